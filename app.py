@@ -1,0 +1,50 @@
+"""CNN Explorer: draw a digit and watch LeNet-5 and a TinyCNN read it.
+
+    python app.py [--share]      (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured)
+"""
+import spaces  # noqa: F401  (on ZeroGPU Spaces this must come before torch)
+
+import argparse
+import os
+
+import gradio as gr
+
+from cnn_demo.html_views import CSS
+from cnn_demo.registry import Registry
+from cnn_demo.ui import draw_tab
+
+INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
+         "really sees, every filter it learned, every feature map of every layer, and its answer.")
+
+
+def build_app(registry: Registry | None = None) -> gr.Blocks:
+    registry = registry or Registry().scan()
+    with gr.Blocks(title="CNN Explorer") as demo:
+        gr.Markdown(INTRO)
+        if registry.problems:
+            gr.Markdown("⚠️ Some saved checkpoints could not be loaded:\n" +
+                        "\n".join(f"- {p}" for p in registry.problems))
+        with gr.Tabs():
+            with gr.Tab("Draw", id="draw"):
+                draw = draw_tab.build(registry)
+        demo.load(draw["on_model"], [draw["model"]], [draw["filters"], draw["table"]],
+                  api_visibility="private")
+    demo.registry = registry
+    return demo
+
+
+def launch_kwargs() -> dict:
+    return {"css": CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb", "theme": gr.themes.Soft()}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="CNN Explorer")
+    p.add_argument("--share", action="store_true", default=os.environ.get("CNN_DEMO_SHARE") == "1",
+                   help="ask Gradio for a temporary public link (or set CNN_DEMO_SHARE=1)")
+    a = p.parse_args(argv)
+    demo = build_app()
+    demo.queue(default_concurrency_limit=4).launch(share=a.share, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""One drawing → everything the Draw tab shows: the input steps, every stage of every
+chosen model, and the class probabilities. Also the /classify API's path, which runs
+exactly the same preprocessing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import html_views
+from .preprocess import InputError, Preprocessed, preprocess, read_image
+from .probe import probe
+from .registry import Entry
+
+DIGITS = [str(d) for d in range(10)]
+
+
+@dataclass
+class Analysis:
+    pre: Preprocessed
+    probs: list[dict]  # one {"0": p, ..., "9": p} per model
+    steps_html: str
+    stages_html: str
+
+
+def as_label(p: np.ndarray) -> dict:
+    return {d: float(v) for d, v in zip(DIGITS, p)}
+
+
+def analyse(img, entries: list[Entry]) -> Analysis:
+    """Raises InputError (with a message for the learner) for an empty or unusable drawing."""
+    pre = preprocess(img)
+    x = pre.tensor()
+    probs, blocks = [], []
+    for e in entries:
+        stages, p = probe(e.ck.model, x)
+        probs.append(as_label(p[0]))
+        top = int(p[0].argmax())
+        heading = f"{e.ck.name}: reads {top} ({p[0, top]:.0%})" if len(entries) > 1 else ""
+        blocks.append(html_views.stages_html(stages, heading))
+    body = blocks[0] if len(blocks) == 1 else f'<div class="cx-compare">{"".join(blocks)}</div>'
+    return Analysis(pre, probs, html_views.steps_html(pre), body)
+
+
+def classify_file(data: bytes | str, entry: Entry) -> dict:
+    """An image file (bytes or a path) → {"0": p, ..., "9": p}."""
+    pre = preprocess(read_image(data))
+    _, p = probe(entry.ck.model, pre.tensor())
+    return as_label(p[0])
+
+
+__all__ = ["Analysis", "InputError", "analyse", "classify_file", "as_label"]

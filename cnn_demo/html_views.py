@@ -1,0 +1,147 @@
+"""Probe results → self-contained HTML: captioned mosaics, barcodes and legends.
+
+Inline data-URI PNGs keep a drawing's round trip to one response (no image files for
+the server to cache and the browser to fetch), which is both faster and immune to file
+cache races under load.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from . import render
+from .preprocess import Preprocessed
+from .probe import Stage
+
+MAX_W = 540  # display width budget of one card's image, in CSS pixels
+
+WHAT = {
+    "conv": "convolution: each map is one learned filter slid over the previous layer",
+    "relu": "ReLU: negative values set to 0, positive ones kept",
+    "pool": "max-pool 2×2: keeps the strongest value of each 2×2 window, halving the size",
+    "linear": "fully connected: every value is a weighted sum of all the previous ones",
+}
+TITLES = {"OUTPUT": "OUTPUT (logits)", "fc": "fc (logits)"}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}"
+
+
+def legend(scale: tuple) -> str:
+    cmap, lo, hi = scale
+    mid = '<span>0</span>' if cmap == "diverging" else ""
+    return (f'<div class="cx-legend"><div class="cx-bar" style="background:{render.css_gradient(cmap)}"></div>'
+            f'<div class="cx-ticks"><span>{_fmt(lo)}</span>{mid}<span>{_fmt(hi)}</span></div></div>')
+
+
+def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | None = None) -> str:
+    h, w = rgb.shape[:2]
+    if width is None:
+        zoom = max(1, min(12, MAX_W // max(w, 1)))
+        width, height = w * zoom, h * zoom
+    style = f"width:{width}px;height:{height if height is not None else round(h * width / w)}px"
+    return f'<img class="cx-px" src="{render.data_uri(rgb)}" alt="{html.escape(alt)}" style="{style}">'
+
+
+def card(title: str, subtitle: str, body: str, scale: tuple | None = None) -> str:
+    return (f'<figure class="cx-card"><figcaption><b>{html.escape(title)}</b> '
+            f'<span class="cx-sub">{html.escape(subtitle)}</span></figcaption>{body}'
+            f'{legend(scale) if scale else ""}</figure>')
+
+
+def stage_card(stage: Stage) -> str:
+    out = stage.output
+    shape = "×".join(map(str, stage.shape))
+    lo, hi = float(out.min()), float(out.max())
+    sub = f"{shape} · values {_fmt(lo)} … {_fmt(hi)} · {WHAT.get(stage.kind, stage.kind)}"
+    title = TITLES.get(stage.name, stage.name.replace("_relu", " + ReLU"))
+    if out.ndim == 3 and out.shape[1] * out.shape[2] > 1:
+        rgb, scale = render.feature_mosaic(out)
+        body = img_tag(rgb, f"{stage.name} feature maps")
+    else:
+        rgb, scale = render.barcode(out)
+        body = img_tag(rgb, f"{stage.name} barcode", width=MAX_W, height=26)
+        if out.size == 10:
+            body += ('<div class="cx-digits">' + "".join(f"<span>{d}</span>" for d in range(10)) + "</div>")
+        else:
+            sub += " · shown as a barcode: one cell per value"
+    return card(title, sub, body, scale)
+
+
+def stages_html(stages: list[Stage], heading: str = "") -> str:
+    head = f'<h3 class="cx-h">{html.escape(heading)}</h3>' if heading else ""
+    return f'<div class="cx-stages">{head}' + "".join(stage_card(s) for s in stages) + "</div>"
+
+
+def steps_html(pre: Preprocessed) -> str:
+    """What the network sees, and the MNIST-style steps that made it."""
+    t, l, b, r = pre.bbox
+    notes = {
+        "ink": f"your drawing as ink (white = ink); the ink's box: rows {t}–{b}, columns {l}–{r}",
+        "cropped": "cropped to the ink's bounding box",
+        "stroke width": f"strokes brought to MNIST's width (yours: {pre.stroke_width:.0%} of the digit's size)",
+        "fit 20×20": "shrunk to fit a 20×20 box, keeping the aspect ratio",
+        "centred (28×28)": "placed in 28×28 with its centre of mass in the middle: this is the input",
+    }
+    parts = []
+    for name, img in pre.steps.items():
+        g = render.gray(img)
+        if max(g.shape) > 160:  # the full canvas: a thumbnail is enough
+            step = int(np.ceil(max(g.shape) / 160))
+            g = g[::step, ::step]
+        h, w = g.shape
+        zoom = 112 / max(h, w)
+        tag = img_tag(np.repeat(g[..., None], 3, 2), name, round(w * zoom), round(h * zoom))
+        parts.append(f'<figure class="cx-step">{tag}<figcaption><b>{html.escape(name)}</b><br>'
+                     f'{html.escape(notes.get(name, ""))}</figcaption></figure>')
+    return '<div class="cx-steps">' + '<span class="cx-arrow">→</span>'.join(parts) + "</div>"
+
+
+def filters_html(filters: dict[str, np.ndarray]) -> str:
+    cards = []
+    for name, w in filters.items():
+        o, i, kh, kw = w.shape
+        rgb, scale = render.filter_mosaic(w)
+        layout = (f"{o} kernels of {kh}×{kw}" if i == 1 else
+                  f"{o} filters, each {i} kernels of {kh}×{kw} (one per input map, in a framed block)")
+        sub = f"{layout} · one shared scale: red adds, blue subtracts · weights {_fmt(float(w.min()))} … {_fmt(float(w.max()))}"
+        zoom = max(1, min(12, (MAX_W + 60) // rgb.shape[1]))
+        cards.append(card(f"{name} filters", sub,
+                          img_tag(rgb, f"{name} filters", rgb.shape[1] * zoom, rgb.shape[0] * zoom), scale))
+    return '<div class="cx-stages">' + "".join(cards) + "</div>"
+
+
+def layer_table_html(rows: list[dict]) -> str:
+    head = "<tr><th>stage</th><th>output</th><th>parameters</th><th>multiply-adds</th><th>output size ⌊(n + 2p − f)/s⌋ + 1</th></tr>"
+    body = "".join(
+        f"<tr><td>{html.escape(r['stage'])}</td><td>{r['output']}</td><td>{r['params']:,}</td>"
+        f"<td>{r['macs']:,}</td><td>{html.escape(r['formula'])}</td></tr>" for r in rows)
+    total_p, total_m = sum(r["params"] for r in rows), sum(r["macs"] for r in rows)
+    foot = f"<tr><th>total</th><th></th><th>{total_p:,}</th><th>{total_m:,}</th><th></th></tr>"
+    return f'<table class="cx-table">{head}{body}{foot}</table>'
+
+
+CSS = """
+.cx-px { image-rendering: pixelated; image-rendering: crisp-edges; display: block; }
+.cx-stages { display: grid; grid-template-columns: repeat(auto-fill, minmax(580px, 1fr)); gap: 10px; }
+.cx-h { grid-column: 1 / -1; }
+.cx-card { margin: 0; padding: 8px 10px; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.cx-card figcaption { margin-bottom: 6px; font-size: 0.92em; }
+.cx-sub { color: var(--body-text-color-subdued); }
+.cx-legend { width: 240px; margin-top: 6px; font-size: 0.8em; }
+.cx-bar { height: 10px; border-radius: 3px; border: 1px solid #0002; }
+.cx-ticks { display: flex; justify-content: space-between; color: var(--body-text-color-subdued); }
+.cx-digits { display: flex; width: 540px; font-size: 0.8em; }
+.cx-digits span { flex: 1; text-align: center; }
+.cx-steps { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 4px; }
+.cx-step { margin: 0; width: 128px; font-size: 0.78em; }
+.cx-step img { border: 1px solid var(--border-color-primary); background: #000; }
+.cx-arrow { font-size: 1.4em; align-self: center; color: var(--body-text-color-subdued); }
+.cx-h { margin: 4px 0; }
+.cx-table { font-size: 0.85em; border-collapse: collapse; }
+.cx-table td, .cx-table th { padding: 2px 8px; border-bottom: 1px solid var(--border-color-primary); text-align: right; }
+.cx-table td:first-child, .cx-table th:first-child { text-align: left; }
+.cx-compare { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+"""

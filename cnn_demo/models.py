@@ -1,0 +1,92 @@
+"""The architectures, each stage a named module so every stage's output can be shown.
+
+Models take images in [0, 1] (white ink on black, like MNIST) and normalise inside
+`forward`, so what a learner sees as "the input" is exactly what goes in.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class StagedNet(nn.Sequential):
+    """A Sequential whose children are the named stages the UI shows, in order."""
+
+    arch: str = ""
+
+    def __init__(self, stages: "OrderedDict[str, nn.Module]", mean=MNIST_MEAN, std=MNIST_STD):
+        super().__init__(stages)
+        self.mean, self.std = float(mean), float(std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward((x - self.mean) / self.std)
+
+    def stages(self, x: torch.Tensor):
+        """Yield (name, output) for every stage; the last is the logits."""
+        x = (x - self.mean) / self.std
+        for name, module in self.named_children():
+            x = module(x)
+            yield name, x
+
+
+class LeNet5(StagedNet):
+    """LeCun et al. 1998, with ReLU and max-pooling as taught today."""
+
+    arch = "lenet5"
+
+    def __init__(self, **kw):
+        super().__init__(OrderedDict([
+            ("C1", nn.Conv2d(1, 6, 5, padding=2)), ("C1_relu", nn.ReLU()),
+            ("S2", nn.MaxPool2d(2)),
+            ("C3", nn.Conv2d(6, 16, 5)), ("C3_relu", nn.ReLU()),
+            ("S4", nn.MaxPool2d(2)),
+            ("C5", nn.Conv2d(16, 120, 5)), ("C5_relu", nn.ReLU()),
+            ("flatten", nn.Flatten()),
+            ("F6", nn.Linear(120, 84)), ("F6_relu", nn.ReLU()),
+            ("OUTPUT", nn.Linear(84, 10)),
+        ]), **kw)
+
+
+class TinyCNN(StagedNet):
+    """The smallest network that still shows two levels of features."""
+
+    arch = "tinycnn"
+
+    def __init__(self, **kw):
+        super().__init__(OrderedDict([
+            ("conv1", nn.Conv2d(1, 16, 3, padding=1)), ("relu1", nn.ReLU()),
+            ("pool1", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(16, 32, 3, padding=1)), ("relu2", nn.ReLU()),
+            ("pool2", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()),
+            ("fc", nn.Linear(32 * 7 * 7, 10)),
+        ]), **kw)
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    cls: type
+    title: str
+    description: str
+
+
+ARCHS: dict[str, ArchInfo] = {
+    "lenet5": ArchInfo(LeNet5, "LeNet-5", "LeCun's 1998 digit reader: C1 S2 C3 S4 C5 F6 OUTPUT"),
+    "tinycnn": ArchInfo(TinyCNN, "TinyCNN", "two 3×3 conv layers and one linear layer"),
+}
+
+
+class UnknownArch(ValueError):
+    pass
+
+
+def build(arch: str, **kw) -> StagedNet:
+    """A fresh, randomly initialised model of a registered architecture."""
+    if arch not in ARCHS:
+        raise UnknownArch(f"Unknown architecture {arch!r}; known: {', '.join(ARCHS)}.")
+    return ARCHS[arch].cls(**kw)

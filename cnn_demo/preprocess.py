@@ -1,0 +1,178 @@
+"""A sketch or an uploaded image → the 28×28 input the network sees, made the way MNIST
+itself was made: crop to the ink, fit into 20×20 keeping the aspect ratio, then move the
+centre of mass to the centre of a 28×28 frame. Strokes are brought to MNIST's width first,
+since a thin pen line shrunk to 20 px would all but vanish.
+
+Every step is kept, so the Draw tab can show how the input came to be.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+WORK = 160  # intermediate resolution for the stroke-width step (the 20 px box × 8)
+INK_THRESHOLD = 0.15
+MAX_SIDE = 1024  # larger images are reduced first: a digit needs no more
+MAX_PIXELS = 120_000_000  # refuse images bigger than this before decoding them
+TARGET_WIDTH = 0.10  # median MNIST stroke: 10 % of the digit's longer side (2,000 training digits)
+
+
+class InputError(ValueError):
+    """An image that cannot be read as a digit; the message is for the learner."""
+
+
+@dataclass
+class Preprocessed:
+    image: np.ndarray  # float32 (28, 28) in [0, 1], ink = 1
+    steps: dict = field(default_factory=dict)  # name → float32 image in [0, 1], in order
+    bbox: tuple = ()  # (top, left, bottom, right) of the ink in the given image
+    center_of_mass: tuple = ()  # (row, col) in the 28×28 frame, before shifting
+    stroke_width: float = 0.0  # estimated, as a fraction of the digit's longer side
+
+    def tensor(self) -> torch.Tensor:
+        return torch.from_numpy(self.image)[None, None]
+
+
+def read_image(data: bytes | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open an image file safely: bounded size, any common mode, EXIF orientation applied."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
+            w, h = img.size
+            if w * h > max_pixels:
+                raise InputError(f"The image is {w}×{h} pixels; the limit is {max_pixels / 1e6:.0f} megapixels.")
+            if w < 1 or h < 1:
+                raise InputError("The image is empty (0 pixels).")
+            img.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"That file is not an image this app can read ({type(e).__name__}).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise InputError(f"The image could not be decoded; it may be truncated or corrupt ({e}).") from None
+    if max(img.size) > MAX_SIDE:
+        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    return img
+
+
+def to_ink(img: Image.Image | np.ndarray) -> np.ndarray:
+    """Ink intensity in [0, 1] (float32, ink = 1) from any image: grayscale or colour,
+    dark ink on light paper, light ink on dark (as MNIST), or ink on transparency."""
+    if isinstance(img, np.ndarray):
+        a = img
+        if a.dtype == bool:
+            a = a.astype(np.float32)
+        elif a.dtype == np.uint8:
+            a = a.astype(np.float32) / 255
+        elif a.dtype == np.uint16:
+            a = a.astype(np.float32) / 65535
+        else:
+            a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+            if a.size and a.max() > 1.0:
+                a = a / 255
+            a = np.clip(a, 0, 1)
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[..., 0]
+        if a.ndim == 2:
+            gray, alpha = a, None
+        elif a.ndim == 3 and a.shape[2] in (2, 3, 4):
+            gray = a[..., 0] if a.shape[2] == 2 else a[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+            alpha = a[..., -1] if a.shape[2] in (2, 4) else None
+        else:
+            raise InputError(f"Expected a 2-D image or an image with 1–4 channels, got shape {a.shape}.")
+    else:
+        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            arr = np.asarray(img, dtype=np.float32)
+            hi = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+            return to_ink(np.clip(arr / hi, 0, 1))
+        has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+        return to_ink(np.asarray(img.convert("LA" if has_alpha else "L")))
+    if alpha is not None and alpha.min() < 0.99:
+        # ink on transparency: composite onto white paper
+        gray = gray * alpha + (1 - alpha)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    dark_paper = np.median(border) < 0.5
+    return (gray if dark_paper else 1 - gray).astype(np.float32)
+
+
+def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-averaging resize (antialiased both ways), float in → float out."""
+    t = torch.from_numpy(np.ascontiguousarray(x))[None, None]
+    mode = "area" if size[0] <= x.shape[0] and size[1] <= x.shape[1] else "bilinear"
+    kw = {} if mode == "area" else {"align_corners": False, "antialias": False}
+    return F.interpolate(t, size=size, mode=mode, **kw)[0, 0].numpy()
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width in pixels: area / half the perimeter of the thresholded ink."""
+    m = ink > 0.5
+    area = m.sum()
+    if area == 0:
+        return 0.0
+    perim = (m[1:] != m[:-1]).sum() + (m[:, 1:] != m[:, :-1]).sum() + m[0].sum() + m[-1].sum() + m[:, 0].sum() + m[:, -1].sum()
+    return float(2 * area / max(perim, 1))
+
+
+def _morph(x: np.ndarray, radius: int, grow: bool) -> np.ndarray:
+    t = torch.from_numpy(x)[None, None]
+    k = 2 * radius + 1
+    out = F.max_pool2d(t if grow else -t, k, stride=1, padding=radius)
+    return (out if grow else -out)[0, 0].numpy()
+
+
+def preprocess(img, normalize_width: bool = True) -> Preprocessed:
+    """The whole way from a drawing (array or PIL image) to the network's 28×28 input."""
+    ink = to_ink(img)
+    if ink.ndim != 2 or ink.size == 0:
+        raise InputError("The image is empty.")
+    if max(ink.shape) > MAX_SIDE:
+        s = MAX_SIDE / max(ink.shape)
+        ink = _resize(ink, (max(1, round(ink.shape[0] * s)), max(1, round(ink.shape[1] * s))))
+    mask = ink > INK_THRESHOLD
+    if not mask.any():
+        raise InputError("The canvas is empty: draw a digit.")
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if mask.mean() > 0.6:
+        raise InputError("The canvas is mostly ink: clear it and draw one digit, dark on light.")
+    crop = ink[top:bottom, left:right]
+    h, w = crop.shape
+    # fit the longer side into WORK px, keeping the aspect ratio
+    s = WORK / max(h, w)
+    work = _resize(crop, (max(1, round(h * s)), max(1, round(w * s))))
+    width = stroke_width(work) / WORK
+    if normalize_width and width > 0:
+        target = TARGET_WIDTH * WORK
+        delta = round((target - width * WORK) / 2)
+        # bound the change: a single dot or a filled blob should not be turned into mud
+        delta = int(np.clip(delta, -4, 12))
+        if delta:
+            pad = abs(delta)
+            padded = np.pad(work, pad)
+            work = _morph(padded, abs(delta), grow=delta > 0)
+    h2, w2 = work.shape
+    s20 = 20 / max(h2, w2)
+    fit = np.clip(_resize(work, (max(1, round(h2 * s20)), max(1, round(w2 * s20)))), 0, 1)
+    # centre of mass to the centre of the 28×28 frame (integer shift, as MNIST did)
+    fh, fw = fit.shape
+    total = fit.sum()
+    cy = (fit.sum(1) @ np.arange(fh)) / total if total else (fh - 1) / 2
+    cx = (fit.sum(0) @ np.arange(fw)) / total if total else (fw - 1) / 2
+    oy = int(np.clip(round(13.5 - cy), 0, 28 - fh))
+    ox = int(np.clip(round(13.5 - cx), 0, 28 - fw))
+    out = np.zeros((28, 28), np.float32)
+    out[oy:oy + fh, ox:ox + fw] = fit
+    boxed = np.zeros((28, 28), np.float32)
+    boxed[(28 - fh) // 2:(28 - fh) // 2 + fh, (28 - fw) // 2:(28 - fw) // 2 + fw] = fit
+    steps = {"ink": ink, "cropped": crop, "stroke width": work, "fit 20×20": boxed, "centred (28×28)": out}
+    return Preprocessed(out, steps, (int(top), int(left), int(bottom), int(right)),
+                        (float(cy + oy), float(cx + ox)), width)

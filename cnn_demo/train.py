@@ -1,0 +1,245 @@
+"""The training loop, shaped like pytorch/examples' mnist/main.py but with the whole data
+set held as tensors on the device: an epoch is a few large tensor ops per batch.
+
+    python -m cnn_demo.train --arch lenet5 --data-dir ../shared/data/mnist --out runs/lenet5
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from . import checkpoints
+from .augment import augment as augment_batch
+from .data import DataError, MNIST, load_mnist
+from .evaluate import accuracy
+from .models import ARCHS, StagedNet, UnknownArch, build
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("onecycle", "cosine", "step", "constant")
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "lenet5"
+    epochs: int = 3
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    schedule: str = "onecycle"
+    augment: bool = False
+    train_size: int = 0  # 0: all 60,000
+    seed: int = 0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+
+    def check(self) -> "TrainConfig":
+        if self.arch not in ARCHS:
+            raise UnknownArch(f"Unknown architecture {self.arch!r}; known: {', '.join(ARCHS)}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {self.schedule!r}; use one of {', '.join(SCHEDULES)}.")
+        if not 1 <= self.epochs <= 200:
+            raise ValueError(f"Epochs must be between 1 and 200, not {self.epochs}.")
+        if not 1 <= self.batch_size <= 8192:
+            raise ValueError(f"Batch size must be between 1 and 8192, not {self.batch_size}.")
+        if not 0 < self.lr <= 10:
+            raise ValueError(f"Learning rate must be in (0, 10], not {self.lr}.")
+        if self.train_size < 0:
+            raise ValueError(f"Training-set size cannot be negative ({self.train_size}).")
+        return self
+
+
+@dataclass
+class TrainResult:
+    model: StagedNet  # the final weights; if stopped early, the best evaluated so far
+    config: TrainConfig
+    history: list = field(default_factory=list)  # one dict per evaluation
+    test_accuracy: float = 0.0  # of `model`
+    train_seconds: float = 0.0
+    stopped: bool = False
+
+    def meta(self) -> dict:
+        return {"test_accuracy": round(self.test_accuracy, 4), "epochs": self.config.epochs,
+                "seed": self.config.seed, "train_seconds": round(self.train_seconds, 1),
+                "train_config": asdict(self.config),
+                "epochs_completed": sum(1 for h in self.history if h.get("epoch_end"))}
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def make_optimizer(model, cfg: TrainConfig, steps: int):
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
+                              weight_decay=cfg.weight_decay)
+    if cfg.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.25)
+    elif cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    elif cfg.schedule == "step":
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, steps // 3), gamma=0.1)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    return opt, sched
+
+
+def first_layer_filters(model: StagedNet) -> torch.Tensor:
+    conv = next(m for m in model.children() if isinstance(m, torch.nn.Conv2d))
+    return conv.weight.detach().to("cpu", copy=True)
+
+
+def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
+          on_event: Callable[[dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None,
+          evals_per_epoch: int = 1) -> TrainResult:
+    """Train `cfg.arch` on `data`; evaluate on the test set `evals_per_epoch` times an epoch.
+
+    `on_event` gets a dict after every step ("step") and evaluation ("eval"); time spent
+    evaluating and in callbacks is not counted in `train_seconds`. `should_stop` is
+    polled every step: training then ends cleanly, keeping the best weights so far.
+    """
+    cfg.check()
+    device = device or default_device()
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    x, y = data.images("train", device), data.labels("train", device)
+    if cfg.train_size:
+        idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.train_size].to(device)
+        x, y = x[idx], y[idx]
+    tx, ty = data.images("test", device), data.labels("test", device)
+    model = build(cfg.arch).to(device)
+    if device == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    n = len(x)
+    steps_per_epoch = max(1, -(-n // cfg.batch_size))
+    total = steps_per_epoch * cfg.epochs
+    opt, sched = make_optimizer(model, cfg, total)
+    eval_at = {round(steps_per_epoch * (i + 1) / evals_per_epoch) for i in range(evals_per_epoch)}
+    result = TrainResult(model=model, config=cfg)
+    best_state, step, t_train = None, 0, 0.0
+
+    def evaluate(epoch, i, loss, acc, epoch_end):
+        nonlocal best_state
+        model.eval()
+        test_acc = accuracy(model, tx, ty)
+        model.train()
+        ev = {"kind": "eval", "epoch": epoch + i / steps_per_epoch, "step": step, "total_steps": total,
+              "train_loss": loss, "train_accuracy": acc, "test_accuracy": test_acc,
+              "train_seconds": t_train, "epoch_end": epoch_end, "filters": first_layer_filters(model)}
+        result.history.append({k: v for k, v in ev.items() if k != "filters"})
+        if test_acc > result.test_accuracy or best_state is None:
+            result.test_accuracy = test_acc
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if on_event:
+            on_event(ev)
+
+    model.train()
+    for epoch in range(cfg.epochs):
+        perm = torch.randperm(n, device=device, generator=gen)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        for i in range(1, steps_per_epoch + 1):
+            t0 = time.perf_counter()
+            b = perm[(i - 1) * cfg.batch_size: i * cfg.batch_size]
+            xb, yb = x[b], y[b]
+            if cfg.augment:
+                xb = augment_batch(xb, gen)
+            if device == "cpu":
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            loss_sum += loss.detach() * len(b)
+            correct += (logits.detach().argmax(1) == yb).sum()
+            seen += len(b)
+            if device != "cpu":
+                torch.cuda.synchronize()
+            t_train += time.perf_counter() - t0
+            stop = bool(should_stop and should_stop())
+            if on_event:
+                on_event({"kind": "step", "epoch": epoch, "step": step, "total_steps": total,
+                          "loss": float(loss.detach()), "train_seconds": t_train})
+            if i in eval_at or stop:
+                evaluate(epoch, i, float(loss_sum) / seen, int(correct) / seen, i == steps_per_epoch)
+            if stop:
+                result.stopped = True
+                break
+        if result.stopped:
+            break
+    if result.stopped:
+        model.load_state_dict(best_state)
+    else:
+        result.test_accuracy = result.history[-1]["test_accuracy"]
+    result.model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    result.train_seconds = t_train
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cnn_demo.train", description="Train a CNN on MNIST.")
+    p.add_argument("--arch", default="lenet5", help=f"one of {', '.join(ARCHS)}")
+    p.add_argument("--data-dir", help="folder with the four MNIST IDX files (default: $CNN_DEMO_DATA, else download)")
+    p.add_argument("--out", required=True, help="checkpoint folder to write (model.safetensors + config.json)")
+    d = TrainConfig()
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
+    p.add_argument("--augment", action="store_true", help="random shifts, rotations, scales and stroke widths")
+    p.add_argument("--train-size", type=int, default=0, help="use only this many training images (0: all)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    a = p.parse_args(argv)
+    cfg = TrainConfig(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
+                      a.train_size, a.seed, a.weight_decay, a.label_smoothing)
+    try:
+        cfg.check()
+        checkpoints.check_name(__import__("pathlib").Path(a.out).name)
+        data = load_mnist(a.data_dir)
+    except (ValueError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+    bar = tqdm(total=cfg.epochs * -(-(cfg.train_size or len(data.train_y)) // cfg.batch_size),
+               unit="step", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def report(ev):
+        if ev["kind"] == "step":
+            bar.update(1)
+            bar.set_postfix(loss=f"{ev['loss']:.3f}", refresh=False)
+        elif ev["epoch_end"]:
+            bar.write(f"epoch {int(round(ev['epoch'])):3d}  train_loss={ev['train_loss']:.4f}  "
+                      f"train_acc={ev['train_accuracy']:.4f}  test_acc={ev['test_accuracy']:.4f}  "
+                      f"seconds={ev['train_seconds']:.1f}")
+
+    res = train(cfg, data, a.device, on_event=report)
+    bar.close()
+    try:
+        checkpoints.save(res.model, a.out, {**res.meta(), "name": __import__("pathlib").Path(a.out).name})
+    except OSError as e:
+        print(f"error: could not write {a.out}: {e}", file=sys.stderr)
+        return 1
+    print(f"saved {a.out}  test accuracy {res.test_accuracy:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

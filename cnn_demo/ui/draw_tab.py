@@ -1,0 +1,164 @@
+"""Draw tab: sketch a digit and watch it travel through the network, live."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from ..analyse import InputError, analyse, classify_file
+from ..data import DataError, read_folder, local_folder
+from ..registry import Registry, UnknownCheckpoint
+from ..strokes import BRUSH, CANVAS
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").glob("*.png"))
+COMPARE = "lenet5+tinycnn"
+HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
+        "stroke. Use the eraser or undo to fix it; the bin clears the canvas.")
+
+# Gradio 6's Sketchpad starts (and, after a clear, restarts) with no tool selected and shows
+# "select the draw tool to start"; a learner should be able to draw at once, so arm the brush.
+ARM_BRUSH_JS = """
+() => {
+  const arm = (tries) => {
+    const b = document.querySelector('#sketchpad button[aria-label="Brush"]');
+    if (b) b.click(); else if (tries > 0) setTimeout(() => arm(tries - 1), 200);
+  };
+  arm(100);
+  document.addEventListener('click', (e) => {
+    if (e.target.closest('#sketchpad button[aria-label="Clear canvas"]')) setTimeout(() => arm(10), 150);
+  }, true);
+}
+"""
+
+
+def sketch_array(value) -> np.ndarray | None:
+    """The Sketchpad's composite as an array (its value is a dict of layers)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("composite")
+    return None if value is None else np.asarray(value)
+
+
+def model_names(choice: str) -> list[str]:
+    return choice.split("+") if choice == COMPARE else [choice]
+
+
+def build(registry: Registry):
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=340):
+            sketch = gr.Sketchpad(
+                elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
+                canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
+                brush=gr.Brush(default_size=BRUSH // 2, colors=["#000000"], color_mode="fixed"),
+                eraser=gr.Eraser(default_size=BRUSH), height=460)
+            gr.Markdown(HINT, elem_classes=["cx-hint"])
+            choices = registry.choices()
+            if {"lenet5", "tinycnn"} <= set(registry.names()):
+                choices.append(("LeNet-5 and TinyCNN, side by side", COMPARE))
+            model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
+                                elem_id="model", interactive=True)
+            with gr.Row():
+                rand_btn = gr.Button("Random MNIST test digit", visible=local_folder() is not None, size="sm")
+            if EXAMPLES:
+                gr.Examples([[str(p)] for p in EXAMPLES], inputs=[sketch], label="Or start from an MNIST test digit",
+                            examples_per_page=10)
+        with gr.Column(scale=5, min_width=420):
+            status = gr.Markdown("", elem_id="draw-status")
+            with gr.Row():
+                pred = gr.Label(num_top_classes=10, label="Prediction", elem_id="prediction")
+                pred2 = gr.Label(num_top_classes=10, label="Second model", visible=False, elem_id="prediction2")
+            steps = gr.HTML(label="What the network sees", elem_id="steps")
+    gr.Markdown("### Inside the network: every stage's output, in order\n"
+                "Each small square image is one *feature map*: where a filter found its pattern. "
+                "Blue–white–red maps hold negative and positive values (white = 0); "
+                "dark-to-yellow maps hold values ≥ 0. Layers C5, F6 and OUTPUT are single numbers per "
+                "channel, drawn as barcodes.")
+    stages = gr.HTML(elem_id="stages")
+    with gr.Accordion("Learned filters (the weights, the same for every drawing)", open=False):
+        gr.Markdown("Convolution in a CNN is really *cross-correlation*: each kernel is slid over the input "
+                    "without flipping, and at every position the products of kernel and input are summed.")
+        filters = gr.HTML(elem_id="filters")
+    with gr.Accordion("Layer table: shapes, parameters and arithmetic", open=False):
+        table = gr.HTML(elem_id="layer-table")
+    with gr.Accordion("Classify an image file (this is also the /classify API)", open=False):
+        gr.Markdown("Upload a picture of one digit: dark ink on light paper, light on dark, or ink on "
+                    "transparency; any size. It goes through exactly the preprocessing the canvas uses.")
+        with gr.Row():
+            up_file = gr.File(label="Image file", file_types=["image"], type="filepath", elem_id="upload")
+            up_model = gr.Textbox(value="lenet5", label="Checkpoint name", elem_id="upload-model")
+        up_btn = gr.Button("Classify", size="sm")
+        up_out = gr.JSON(label="Probabilities")
+
+    def on_draw(value, choice):
+        img = sketch_array(value)
+        names = model_names(choice or "lenet5")
+        hidden2 = gr.update(visible=len(names) > 1, value=None)
+        if img is None or not (img < 250).any():
+            return None, hidden2, "✏️ " + HINT, "", ""
+        try:
+            entries = [registry.get(n) for n in names]
+            a = analyse(img, entries)
+        except (InputError, UnknownCheckpoint) as e:
+            return None, hidden2, f"⚠️ {e}", "", ""
+        p2 = gr.update(visible=len(names) > 1, value=a.probs[1] if len(names) > 1 else None,
+                       label=names[1] if len(names) > 1 else "Second model")
+        return gr.update(value=a.probs[0], label=names[0] if len(names) > 1 else "Prediction"), p2, "", \
+            a.steps_html, a.stages_html
+
+    def on_model(choice):
+        names = model_names(choice or "lenet5")
+        try:
+            entries = [registry.get(n) for n in names]
+        except UnknownCheckpoint as e:
+            return f"⚠️ {e}", ""
+        if len(entries) == 1:
+            return entries[0].filters_html, entries[0].table_html
+        return (f'<div class="cx-compare">{"".join(e.filters_html for e in entries)}</div>',
+                f'<div class="cx-compare">{"".join(e.table_html for e in entries)}</div>')
+
+    def random_digit():
+        folder = local_folder()
+        if folder is None:
+            raise gr.Error("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
+        try:
+            x = _test_images(folder)
+        except DataError as e:
+            raise gr.Error(str(e))
+        img = 255 - x[random.randrange(len(x))]
+        big = np.asarray(Image.fromarray(img).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR))
+        return {"background": big, "layers": [], "composite": big}
+
+    def classify_api(image, model):
+        """Classify an image file of one digit with a checkpoint the app knows.
+
+        Returns {"0": p0, ..., "9": p9}: the probability of every digit."""
+        if not image:
+            raise gr.Error("No image: send an image file of one digit.")
+        try:
+            entry = registry.get((model or "lenet5").strip())
+            return classify_file(image, entry)
+        except (InputError, UnknownCheckpoint) as e:
+            raise gr.Error(str(e))
+
+    draw_outputs = [pred, pred2, status, steps, stages]
+    sketch.change(on_draw, [sketch, model], draw_outputs, trigger_mode="always_last",
+                  show_progress="hidden", api_name="draw", concurrency_limit=None)
+    model.change(on_draw, [sketch, model], draw_outputs, show_progress="hidden", api_visibility="private",
+                 concurrency_limit=None)
+    model.change(on_model, [model], [filters, table], show_progress="hidden", api_visibility="private")
+    rand_btn.click(random_digit, None, sketch, api_visibility="private")
+    up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=None)
+    return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}
+
+
+_TEST_CACHE: dict = {}
+
+
+def _test_images(folder: str) -> np.ndarray:
+    if folder not in _TEST_CACHE:
+        _TEST_CACHE[folder] = read_folder(folder).test_x.numpy()
+    return _TEST_CACHE[folder]
