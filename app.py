@@ -11,7 +11,7 @@ import gradio as gr
 
 from cnn_demo.html_views import CSS
 from cnn_demo.registry import Registry
-from cnn_demo.ui import draw_tab
+from cnn_demo.ui import draw_tab, playground_tab
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -27,8 +27,13 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 draw = draw_tab.build(registry)
+            with gr.Tab("Convolution playground", id="playground"):
+                play = playground_tab.build(draw["sketch"])
+        gr.api(playground_tab.convolve_api, api_name="convolve")
         demo.load(draw["on_model"], [draw["model"]], [draw["filters"], draw["table"]],
                   api_visibility="private")
+        for fn, inputs, outputs in (play["load"], play["colour"]):
+            demo.load(fn, inputs, outputs, api_visibility="private")
     demo.registry = registry
     return demo
 

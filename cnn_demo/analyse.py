@@ -27,9 +27,9 @@ def as_label(p: np.ndarray) -> dict:
     return {d: float(v) for d, v in zip(DIGITS, p)}
 
 
-def analyse(img, entries: list[Entry]) -> Analysis:
+def analyse(img, entries: list[Entry], paper: str = "light") -> Analysis:
     """Raises InputError (with a message for the learner) for an empty or unusable drawing."""
-    pre = preprocess(img)
+    pre = preprocess(img, paper=paper)
     x = pre.tensor()
     probs, blocks = [], []
     for e in entries:

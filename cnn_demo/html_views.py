@@ -145,3 +145,73 @@ CSS = """
 .cx-table td:first-child, .cx-table th:first-child { text-align: left; }
 .cx-compare { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 """
+
+
+def maps_card(title: str, subtitle: str, maps: np.ndarray, names: list[str] | None = None,
+              scale: tuple | None = None, tile: int = 240) -> str:
+    """Several same-sized maps side by side on one scale (given, or computed from them),
+    each captioned: the playground's way of showing channels to compare."""
+    maps = np.asarray(maps, np.float32)
+    if maps.ndim == 2:
+        maps = maps[None]
+    scale = scale or render.scale_for(maps)
+    h, w = maps.shape[1:]
+    zoom = tile / max(h, w)
+    width, height = max(1, round(w * zoom)), max(1, round(h * zoom))
+    figs = []
+    for i, m in enumerate(maps):
+        name = names[i] if names and i < len(names) else f"channel {i + 1}"
+        figs.append(f'<figure class="cx-map">{img_tag(render.colorize(m, *scale), name, width, height)}'
+                    f"<figcaption>{html.escape(name)}</figcaption></figure>")
+    return card(title, subtitle, f'<div class="cx-maps">{"".join(figs)}</div>', scale)
+
+
+def rgb_card(title: str, subtitle: str, image: np.ndarray, tile: int = 240) -> str:
+    """An image as it is: grayscale (H, W) or colour (3, H, W), values in [0, 1]."""
+    a = np.asarray(image, np.float32)
+    rgb = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a.transpose(1, 2, 0)
+    rgb = (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
+    h, w = rgb.shape[:2]
+    zoom = tile / max(h, w)
+    return card(title, subtitle, img_tag(rgb, title, max(1, round(w * zoom)), max(1, round(h * zoom))))
+
+
+def number_grid(values: np.ndarray, box: tuple | None = None, fmt: str = "{:.2f}", cmap_scale: tuple | None = None,
+                mark: tuple | None = None) -> str:
+    """A small array as a table of numbers; cells in `box` (top, left, h, w[, step]) are
+    outlined, the cell `mark` (row, col) is filled: the step-by-step view's picture."""
+    rows = []
+    t = l = bh = bw = step = None
+    if box:
+        t, l, bh, bw = box[:4]
+        step = box[4] if len(box) > 4 else 1
+    for i, row in enumerate(np.asarray(values)):
+        cells = []
+        for j, v in enumerate(row):
+            cls = []
+            if box and t <= i < t + (bh - 1) * step + 1 and l <= j < l + (bw - 1) * step + 1 \
+                    and (i - t) % step == 0 and (j - l) % step == 0:
+                cls.append("cx-in")
+            if mark and (i, j) == tuple(mark):
+                cls.append("cx-mark")
+            style = ""
+            if cmap_scale:
+                r, g, b = render.colorize(np.array([v], np.float32), *cmap_scale)[0]
+                ink = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
+                style = f' style="background:rgb({r},{g},{b});color:{ink}"'
+            cells.append(f'<td class="{" ".join(cls)}"{style}>{fmt.format(float(v))}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="cx-grid">{"".join(rows)}</table>'
+
+
+CSS += """
+.cx-maps { display: flex; flex-wrap: wrap; gap: 8px; }
+.cx-map { margin: 0; font-size: 0.8em; text-align: center; }
+.cx-grid { border-collapse: collapse; font-family: var(--font-mono); font-size: 0.78em; }
+.cx-grid td { border: 1px solid #bbb; padding: 2px 4px; text-align: right; min-width: 2.6em; }
+.cx-grid td.cx-in { outline: 3px solid #f59e0b; outline-offset: -2px; }
+.cx-grid td.cx-mark { outline: 3px solid #dc2626; outline-offset: -2px; font-weight: bold; }
+.cx-walk { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.cx-walk h4 { margin: 0 0 4px 0; font-size: 0.9em; }
+.cx-sum { font-family: var(--font-mono); font-size: 0.85em; max-width: 520px; word-break: break-word; }
+"""

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 WORK = 160  # intermediate resolution for the stroke-width step (the 20 px box × 8)
 INK_THRESHOLD = 0.15
 MAX_SIDE = 1024  # larger images are reduced first: a digit needs no more
-MAX_PIXELS = 120_000_000  # refuse images bigger than this before decoding them
+MAX_PIXELS = 40_000_000  # refuse images bigger than this before decoding them (memory)
 TARGET_WIDTH = 0.10  # median MNIST stroke: 10 % of the digit's longer side (2,000 training digits)
 
 
@@ -43,11 +43,12 @@ def read_image(data: bytes | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open an image file safely: bounded size, any common mode, EXIF orientation applied."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is below
             img = Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
             w, h = img.size
             if w * h > max_pixels:
-                raise InputError(f"The image is {w}×{h} pixels; the limit is {max_pixels / 1e6:.0f} megapixels.")
+                raise InputError(f"The image is {w}×{h} pixels; the limit is {max_pixels / 1e6:.0f} megapixels: "
+                                 "send a smaller picture of the digit.")
             if w < 1 or h < 1:
                 raise InputError("The image is empty (0 pixels).")
             img.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
@@ -64,9 +65,10 @@ def read_image(data: bytes | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     return img
 
 
-def to_ink(img: Image.Image | np.ndarray) -> np.ndarray:
+def to_ink(img: Image.Image | np.ndarray, paper: str = "auto") -> np.ndarray:
     """Ink intensity in [0, 1] (float32, ink = 1) from any image: grayscale or colour,
-    dark ink on light paper, light ink on dark (as MNIST), or ink on transparency."""
+    dark ink on light paper, light ink on dark (as MNIST), or ink on transparency.
+    `paper` "light"/"dark" says which; "auto" decides by the image's border."""
     if isinstance(img, np.ndarray):
         a = img
         if a.dtype == bool:
@@ -93,14 +95,17 @@ def to_ink(img: Image.Image | np.ndarray) -> np.ndarray:
         if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
             arr = np.asarray(img, dtype=np.float32)
             hi = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-            return to_ink(np.clip(arr / hi, 0, 1))
+            return to_ink(np.clip(arr / hi, 0, 1), paper)
         has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-        return to_ink(np.asarray(img.convert("LA" if has_alpha else "L")))
+        return to_ink(np.asarray(img.convert("LA" if has_alpha else "L")), paper)
     if alpha is not None and alpha.min() < 0.99:
         # ink on transparency: composite onto white paper
         gray = gray * alpha + (1 - alpha)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    dark_paper = np.median(border) < 0.5
+    if paper == "auto":
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        dark_paper = bool(np.median(border) < 0.5)
+    else:
+        dark_paper = paper == "dark"
     return (gray if dark_paper else 1 - gray).astype(np.float32)
 
 
@@ -129,9 +134,10 @@ def _morph(x: np.ndarray, radius: int, grow: bool) -> np.ndarray:
     return (out if grow else -out)[0, 0].numpy()
 
 
-def preprocess(img, normalize_width: bool = True) -> Preprocessed:
-    """The whole way from a drawing (array or PIL image) to the network's 28×28 input."""
-    ink = to_ink(img)
+def preprocess(img, normalize_width: bool = True, paper: str = "auto") -> Preprocessed:
+    """The whole way from a drawing (array or PIL image) to the network's 28×28 input.
+    The Sketchpad passes paper="light" (it always is); files are judged by their border."""
+    ink = to_ink(img, paper)
     if ink.ndim != 2 or ink.size == 0:
         raise InputError("The image is empty.")
     if max(ink.shape) > MAX_SIDE:

@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -212,7 +213,7 @@ def main(argv=None) -> int:
                       a.train_size, a.seed, a.weight_decay, a.label_smoothing)
     try:
         cfg.check()
-        checkpoints.check_name(__import__("pathlib").Path(a.out).name)
+        checkpoints.check_name(Path(a.out).name)
         data = load_mnist(a.data_dir)
     except (ValueError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -233,7 +234,7 @@ def main(argv=None) -> int:
     res = train(cfg, data, a.device, on_event=report)
     bar.close()
     try:
-        checkpoints.save(res.model, a.out, {**res.meta(), "name": __import__("pathlib").Path(a.out).name})
+        checkpoints.save(res.model, a.out, {**res.meta(), "name": Path(a.out).name})
     except OSError as e:
         print(f"error: could not write {a.out}: {e}", file=sys.stderr)
         return 1

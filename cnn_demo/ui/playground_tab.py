@@ -1,0 +1,216 @@
+"""Convolution playground: hand-made kernels, padding, stride, dilation, activation and
+pooling on any image, step by step on a tiny one; RGB banks; the /convolve API."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from .. import playground as pg
+from .. import playground_view as pv
+from ..preprocess import InputError, read_image
+from ..sample_images import examples, to_array
+from .draw_tab import sketch_array
+
+DRAWING = "My drawing (from the Draw tab)"
+UPLOAD = "My upload"
+CUSTOM = "Custom (the grid)"
+DEFAULT_GRID = [["1", "0", "-1"], ["2", "0", "-2"], ["1", "0", "-1"]]
+
+
+def grid_value(rows) -> list[list]:
+    """The table's value as rows of cells (a DataFrame or lists, as Gradio gives it)."""
+    if rows is None:
+        return []
+    if hasattr(rows, "values"):
+        rows = rows.values.tolist()
+    return [list(r) for r in rows]
+
+
+def build(draw_sketch=None):
+    ex = examples()
+    sources = list(ex) + ([DRAWING] if draw_sketch is not None else []) + [UPLOAD]
+    state_img = gr.State(None)  # the current input image, as an array
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            source = gr.Dropdown(sources, value="Photo: cameraman (grayscale)", label="Input image",
+                                 elem_id="pg-source")
+            upload = gr.File(label="Upload an image (PNG, JPEG, …)", file_types=["image"], type="filepath",
+                             visible=False, elem_id="pg-upload")
+            presets = gr.Dropdown(list(pg.PRESETS) + [CUSTOM], value=["Sobel x"], multiselect=True,
+                                  label="Kernels (several → several output channels)", elem_id="pg-kernels")
+            grid = gr.Dataframe(value=DEFAULT_GRID, headers=None, interactive=True, column_count=(3, "dynamic"),
+                                row_count=(3, "dynamic"), datatype="str", label="Custom kernel: type numbers "
+                                "(1×1 up to 11×11; add rows/columns with the table's menu)", elem_id="pg-grid")
+            with gr.Row():
+                padding = gr.Dropdown(["same", "valid", "0", "1", "2", "3"], value="same", allow_custom_value=True,
+                                      label="Padding", elem_id="pg-padding")
+                mode = gr.Dropdown(list(pg.PADDING_MODES), value="zeros", label="Padding mode")
+            with gr.Row():
+                stride = gr.Number(1, precision=0, minimum=1, maximum=64, label="Stride", elem_id="pg-stride")
+                dilation = gr.Number(1, precision=0, minimum=1, maximum=16, label="Dilation")
+            with gr.Row():
+                act = gr.Radio(list(pg.ACTIVATIONS), value="none", label="Activation", elem_id="pg-act")
+                slope = gr.Slider(0, 1, 0.1, step=0.01, label="LeakyReLU slope")
+            with gr.Row():
+                pool = gr.Radio(list(pg.POOLINGS), value="none", label="Pooling", elem_id="pg-pool")
+                pk = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool size")
+                ps = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool stride")
+        with gr.Column(scale=2, min_width=480):
+            status = gr.Markdown("", elem_id="pg-status")
+            kernels_view = gr.HTML(elem_id="pg-kernel-view")
+            out = gr.HTML(elem_id="pg-output")
+    with gr.Accordion("Step by step (on a tiny image)", open=True):
+        gr.Markdown("Pick **Tiny 6×6 squares** or **Tiny 8×8 squares** as the input (any image up to "
+                    f"{pv.SMALL}×{pv.SMALL} works). The first kernel walks over it one position at a time.")
+        with gr.Row():
+            step = gr.Slider(1, 36, 1, step=1, label="Kernel position", elem_id="pg-step")
+            pstep = gr.Slider(1, 9, 1, step=1, label="Pooling window (uses the pooling settings; max if none)")
+        walk = gr.HTML(elem_id="pg-walk")
+        pwalk = gr.HTML()
+    with gr.Accordion("Colour: channels, a 3×3×3 bank, a random Conv2d(3 → 8)", open=False):
+        seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer")
+        colour = gr.HTML(elem_id="pg-colour")
+
+    def load_source(name, file, sketch):
+        if name == UPLOAD:
+            if not file:
+                return None, gr.update(visible=True), "⬆️ Upload an image."
+            try:
+                img, shrunk = to_array(read_image(file))
+            except InputError as e:
+                return None, gr.update(visible=True), f"⚠️ {e}"
+            note = " (downscaled to 512 px on its longer side to stay fast)" if shrunk else ""
+            return img, gr.update(visible=True), note
+        if name == DRAWING:
+            a = sketch_array(sketch)
+            if a is None or not (a < 250).any():
+                return None, gr.update(visible=False), "✏️ Draw a digit on the Draw tab first."
+            from PIL import Image
+            img = Image.fromarray(255 - a.astype(np.uint8)).resize((112, 112), Image.Resampling.BOX)
+            return np.asarray(img, np.float32) / 255, gr.update(visible=False), ""
+        return ex.get(name), gr.update(visible=False), ""
+
+    def settings(names, cells, padding, mode, stride, dilation, act, slope, pool, pk, ps) -> pv.Settings:
+        names = names or ["Sobel x"]
+        ks, labels = [], []
+        for n in names:
+            if n == CUSTOM:
+                ks.append(pg.parse_kernel(grid_value(cells)))
+                labels.append("custom")
+            else:
+                for i, k in enumerate(pg.PRESETS[n]):
+                    ks.append(k)
+                    labels.append(n if len(pg.PRESETS[n]) == 1 else f"{n.split(' (')[0].split(' √')[0]} #{i + 1}")
+        ks = pg.check_kernels(ks)
+        return pv.Settings(ks, labels, padding, stride, dilation, mode, act, slope, pool, pk, ps,
+                           magnitude=names == [pg.MAGNITUDE])
+
+    def update(img, note, *args):
+        if img is None:
+            return note or "Choose an input image.", "", "", "", "", gr.update(), gr.update()
+        try:
+            s = settings(*args)
+            view = pv.chain_html(img, s, note)
+            kv = pv.kernel_html(s.kernels, s.names)
+            walk_html, n, pwalk_html, pn = step_views(img, s, 0, 0)
+        except pg.PlaygroundError as e:
+            return f"⚠️ {e}", "", "", "", "", gr.update(), gr.update()
+        # a slider needs maximum > minimum: a single position still gets a (disabled) slider
+        return "", kv, view, walk_html, pwalk_html, gr.update(maximum=max(n, 2), value=1, interactive=n > 1), \
+            gr.update(maximum=max(pn, 2), value=1, interactive=pn > 1)
+
+    def step_views(img, s, i, j):
+        a = np.asarray(img)
+        if a.ndim != 2 or max(a.shape) > pv.SMALL:
+            msg = '<p class="cx-sub">The step-by-step view needs a small grayscale input (a tiny squares image).</p>'
+            return msg, 1, "", 1
+        k = s.kernels[0]
+        if k.ndim == 3:
+            k = k[0]
+        w, n = pv.walk_html(a, k, int(i), s)
+        conv, _ = pg.convolve(a, [k], s.padding, s.stride, s.dilation, s.padding_mode)
+        fmap = pg.activate(conv, s.activation, s.slope)[0]
+        kind = s.pooling if s.pooling != "none" else "max"
+        try:
+            p, pn = pv.pool_walk_html(fmap, int(j), kind, int(s.pool_kernel), int(s.pool_stride))
+        except pg.PlaygroundError as e:
+            p, pn = f'<p class="cx-sub">{e}</p>', 1
+        return w, n, p, pn
+
+    def on_step(img, i, j, *args):
+        if img is None:
+            return "", ""
+        try:
+            s = settings(*args)
+            w, _, p, _ = step_views(img, s, int(i) - 1, int(j) - 1)
+        except pg.PlaygroundError as e:
+            return f"⚠️ {e}", ""
+        return w, p
+
+    def on_colour(img, seed, *args):
+        if img is None:
+            return ""
+        try:
+            return pv.colour_html(img, int(seed), settings(*args))
+        except pg.PlaygroundError as e:
+            return f"⚠️ {e}"
+
+    params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
+    note = gr.State("")
+    src_inputs = [source, upload, draw_sketch] if draw_sketch is not None else [source, upload]
+    outs = [status, kernels_view, out, walk, pwalk, step, pstep]
+
+    def load_and_update(*a):
+        name, file = a[0], a[1]
+        sketch = a[2] if draw_sketch is not None else None
+        rest = a[3:] if draw_sketch is not None else a[2:]
+        img, up, msg = load_source(name, file, sketch)
+        warn = msg if (img is None or msg.startswith("⚠️")) else ""
+        res = update(img, warn or msg, *rest)
+        return (img, msg, up) + tuple(res)
+
+    trig = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
+    for comp in [source, upload] + params:
+        comp.change(load_and_update, src_inputs + params, [state_img, note, upload] + outs, **trig)
+    for comp in [step, pstep]:
+        comp.release(on_step, [state_img, step, pstep] + params, [walk, pwalk], **trig)
+        comp.change(on_step, [state_img, step, pstep] + params, [walk, pwalk], **trig)
+    seed.change(on_colour, [state_img, seed] + params, colour, **trig)
+    source.change(on_colour, [state_img, seed] + params, colour, **trig)
+    return {"load": (load_and_update, src_inputs + params, [state_img, note, upload] + outs),
+            "colour": (on_colour, [state_img, seed] + params, colour)}
+
+
+def convolve_api(image: gr.FileData, kernels: list, padding: str | int = "same", stride: int = 1,
+                 dilation: int = 1, padding_mode: str = "zeros", activation: str = "none", slope: float = 0.01,
+                 pooling: str = "none", pool_kernel: int = 2, pool_stride: int = 2) -> dict:
+    """Convolve an image file with kernels, then activate and pool, as the playground does.
+
+    kernels: a list of kernels, each a nested list of numbers; a 3-D kernel holds one slice
+    per RGB channel, otherwise the image is read as grayscale in [0, 1]. padding: a number,
+    "valid" or "same" (PyTorch's: the extra row/column of an even kernel at bottom/right).
+    Returns {"shape": [channels, height, width], "channels": [...]}: the final output."""
+    path = uploaded_path(image)
+    try:
+        ks = pg.check_kernels(kernels)
+        img, _ = to_array(read_image(path), max_side=1024)
+        res = pg.chain(img, ks, padding, stride, dilation, padding_mode, activation, slope, pooling,
+                       pool_kernel, pool_stride)
+    except (pg.PlaygroundError, InputError) as e:
+        raise gr.Error(str(e))
+    return pv.api_result(res.final)
+
+
+def uploaded_path(image) -> str:
+    """The server path of an uploaded file, refused unless it lies in Gradio's upload cache."""
+    from gradio.utils import get_upload_folder
+    path = image.get("path") if isinstance(image, dict) else getattr(image, "path", image)
+    if not path:
+        raise gr.Error("No image: send an image file.")
+    p = Path(str(path)).resolve()
+    root = Path(get_upload_folder()).resolve()
+    if root not in p.parents:
+        raise gr.Error("The image must be uploaded with the request (use gradio_client's handle_file).")
+    return str(p)

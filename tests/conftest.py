@@ -1,0 +1,77 @@
+import gzip
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+SHARED = ROOT.parent / "shared" / "data"
+MNIST_DIR = SHARED / "mnist"
+
+
+def write_idx(path: Path, arr: np.ndarray, gz: bool = True):
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    data = header + arr.astype(np.uint8).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        data = gzip.compress(data, compresslevel=1)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    if not (MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.fail(f"the shared MNIST copy is missing at {MNIST_DIR}")
+    return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    from cnn_demo.data import read_folder
+    return read_folder(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory, mnist):
+    """A real IDX folder with 512 training and 256 test digits: training tests stay fast."""
+    d = tmp_path_factory.mktemp("tiny_mnist")
+    write_idx(d / "train-images-idx3-ubyte", mnist.train_x[:512].numpy())
+    write_idx(d / "train-labels-idx1-ubyte", mnist.train_y[:512].numpy())
+    write_idx(d / "t10k-images-idx3-ubyte", mnist.test_x[:256].numpy(), gz=False)
+    write_idx(d / "t10k-labels-idx1-ubyte", mnist.test_y[:256].numpy(), gz=False)
+    return d
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, mnist_dir):
+    """The real app, served by a real Gradio server on loopback."""
+    os.environ["CNN_DEMO_CHECKPOINTS"] = str(tmp_path_factory.mktemp("user_checkpoints"))
+    os.environ["CNN_DEMO_DATA"] = str(mnist_dir)
+    import app as app_module
+    demo = app_module.build_app()
+    port = free_port()
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        **app_module.launch_kwargs())
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def pen_digits():
+    import json
+    return json.loads((SHARED / "pendigits-dev" / "strokes.json").read_text())

@@ -1,0 +1,54 @@
+"""A real browser draws on the real app: Debian's Chromium, driven by Playwright."""
+import os
+import time
+
+import pytest
+
+from browser import CHROMIUM, canvas_box, draw, launch, pen_digit, top_label
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with sync_playwright() as p:
+        browser = launch(p)
+        pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+        pg.goto(app_url)
+        canvas_box(pg)
+        yield pg
+        browser.close()
+
+
+def wait_for_label(page, want, timeout=20):
+    end, got = time.time() + timeout, None
+    while time.time() < end:
+        try:
+            got = top_label(page)
+        except Exception:
+            got = None
+        if got == want:
+            return got
+        time.sleep(0.25)
+    return got
+
+
+def test_drawing_with_the_mouse_shows_the_digit(page):
+    # no click on a tool first: the brush must be armed when the page opens
+    draw(page, pen_digit(3, 0))
+    assert wait_for_label(page, "3") == "3"
+    assert "C1" in page.locator("#stages").inner_text()
+    assert "centred (28×28)" in page.locator("#steps").inner_text()
+
+
+def test_clear_then_draw_again_at_once(page):
+    page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
+    time.sleep(1)
+    assert "select the draw tool" not in page.locator("#sketchpad").inner_text()
+    draw(page, pen_digit(7, 0))
+    assert wait_for_label(page, "7") == "7"

@@ -1,0 +1,35 @@
+import numpy as np
+import torch
+
+from cnn_demo import html_views, render
+from cnn_demo.checkpoints import load
+from cnn_demo.probe import filters, probe
+from conftest import ROOT
+
+
+def test_diverging_scale_is_symmetric_and_white_at_zero():
+    cmap, lo, hi = render.scale_for(np.array([-1.0, 3.0]))
+    assert cmap == "diverging" and lo == -3 and hi == 3
+    rgb = render.colorize(np.array([0.0]), cmap, lo, hi)[0]
+    assert (rgb > 235).all()  # zero is (near) white
+    assert render.scale_for(np.array([0.0, 2.0]))[0] == "viridis"
+
+
+def test_filter_mosaic_uses_one_symmetric_scale():
+    w = np.zeros((16, 6, 5, 5), np.float32)
+    w[0, 0, 0, 0], w[3, 2, 1, 1] = 0.5, -2.0
+    img, (cmap, lo, hi) = render.filter_mosaic(w)
+    assert cmap == "diverging" and (lo, hi) == (-2.0, 2.0)
+    assert img.dtype == np.uint8 and img.ndim == 3
+
+
+def test_stage_cards_caption_every_stage():
+    ck = load(ROOT / "checkpoints" / "lenet5")
+    stages, _ = probe(ck.model, torch.rand(1, 1, 28, 28))
+    html = html_views.stages_html(stages)
+    for s in ["C1", "C1 + ReLU", "S2", "C3", "S4", "C5", "F6", "OUTPUT (logits)", "6×28×28", "120×1×1"]:
+        assert s in html, s
+    assert html.count("<img") == len(stages)
+    assert html.count('class="cx-legend"') == len(stages)
+    f = html_views.filters_html(filters(ck.model))
+    assert "C1 filters" in f and "C3 filters" in f and "C5 filters" in f and "16 filters, each 6 kernels" in f

@@ -1,0 +1,96 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from cnn_demo import checkpoints
+from cnn_demo.data import read_folder
+from cnn_demo.models import build
+from cnn_demo.train import TrainConfig, train
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_mnist_dir):
+    return read_folder(tiny_mnist_dir)
+
+
+def _cfg(**kw):
+    return TrainConfig(**{"arch": "lenet5", "epochs": 1, "batch_size": 256, "lr": 3e-3, **kw})
+
+
+def test_two_steps_learn_something_and_report(tiny):
+    events = []
+    res = train(_cfg(), tiny, device="cpu", on_event=events.append)
+    steps = [e for e in events if e["kind"] == "step"]
+    evals = [e for e in events if e["kind"] == "eval"]
+    assert len(steps) == 2 and steps[-1]["total_steps"] == 2
+    assert len(evals) == 1 and evals[0]["epoch_end"]
+    assert evals[0]["filters"].shape == (6, 1, 5, 5)
+    assert 0 <= res.test_accuracy <= 1 and res.history[-1]["test_accuracy"] == res.test_accuracy
+    torch.manual_seed(0)  # train() seeds the same way before building, so this is its start
+    start = build("lenet5")
+    assert not torch.equal(start.C1.weight, res.model.C1.weight)
+
+
+def test_same_seed_same_weights(tiny):
+    a = train(_cfg(augment=True, seed=3), tiny, device="cpu").model.state_dict()
+    b = train(_cfg(augment=True, seed=3), tiny, device="cpu").model.state_dict()
+    c = train(_cfg(augment=True, seed=4), tiny, device="cpu").model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("opt,sched", [("sgd", "cosine"), ("adam", "step"), ("sgd", "constant")])
+def test_optimizers_and_schedules(tiny, opt, sched):
+    res = train(_cfg(arch="tinycnn", optimizer=opt, schedule=sched, train_size=300), tiny, device="cpu")
+    assert torch.isfinite(res.model.fc.weight).all()
+
+
+def test_stop_ends_cleanly_and_keeps_the_best(tiny):
+    calls = []
+    res = train(_cfg(epochs=3, batch_size=64), tiny, device="cpu", should_stop=lambda: len(calls) > 2,
+                on_event=lambda e: calls.append(e) if e["kind"] == "step" else None)
+    assert res.stopped and len(calls) == 4
+    assert res.test_accuracy == max(h["test_accuracy"] for h in res.history)
+
+
+@pytest.mark.parametrize("cfg,msg", [
+    (dict(arch="vgg"), "Unknown architecture"), (dict(optimizer="rmsprop"), "Unknown optimizer"),
+    (dict(epochs=0), "Epochs must be"), (dict(lr=-1.0), "Learning rate"), (dict(batch_size=0), "Batch size"),
+])
+def test_bad_settings_are_refused(tiny, cfg, msg):
+    with pytest.raises(ValueError, match=msg):
+        train(_cfg(**cfg), tiny, device="cpu")
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=240)
+
+
+def test_cli_trains_saves_and_evaluates(tiny_mnist_dir, tmp_path):
+    out = tmp_path / "tiny-lenet"
+    r = run_cli("cnn_demo.train", "--arch", "lenet5", "--data-dir", str(tiny_mnist_dir), "--out", str(out),
+                "--epochs", "1", "--batch-size", "256", "--augment", "--seed", "1")
+    assert r.returncode == 0, r.stderr
+    assert "epoch   1  train_loss=" in r.stdout and "test_acc=" in r.stdout and "saved" in r.stdout
+    ck = checkpoints.load(out)
+    assert ck.meta["arch"] == "lenet5" and ck.meta["seed"] == 1 and ck.meta["dataset"] == "MNIST"
+    assert ck.meta["train_config"]["augment"] is True
+    r = run_cli("cnn_demo.evaluate", str(out), "--data-dir", str(tiny_mnist_dir))
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("accuracy=") and len(last) == len("accuracy=0.0000")
+    assert abs(float(last.split("=")[1]) - ck.meta["test_accuracy"]) < 1e-4
+
+
+def test_cli_bad_inputs_exit_nonzero_with_one_sentence(tmp_path, tiny_mnist_dir):
+    r = run_cli("cnn_demo.train", "--arch", "resnet", "--data-dir", str(tiny_mnist_dir), "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "Unknown architecture 'resnet'" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("cnn_demo.train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "lacks" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "model.pt").write_bytes(b"\x80\x04not really")
+    r = run_cli("cnn_demo.evaluate", str(tmp_path / "model.pt"), "--data-dir", str(tiny_mnist_dir))
+    assert r.returncode != 0 and "pickle" in r.stderr and "Traceback" not in r.stderr
