@@ -7,11 +7,16 @@ import spaces  # noqa: F401  (on ZeroGPU Spaces this must come before torch)
 import argparse
 import os
 
-import gradio as gr
+# Gradio's queue rebuilds a pandas summary of up to 10,000 past events after every event
+# unless told otherwise: a cost per drawing that grows with uptime.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "500")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
-from cnn_demo.html_views import CSS
-from cnn_demo.registry import Registry
-from cnn_demo.ui import draw_tab, playground_tab
+import gradio as gr  # noqa: E402
+
+from cnn_demo.html_views import CSS  # noqa: E402
+from cnn_demo.registry import Registry  # noqa: E402
+from cnn_demo.ui import draw_tab, playground_tab  # noqa: E402
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")

@@ -14,7 +14,9 @@ import argparse
 import io
 import json
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -36,6 +38,27 @@ def drawings(n: int, seed: int = 0) -> list[np.ndarray]:
     return [strokes.render(strokes.random_placement(d["strokes"], rng)) for d in digits[:n]]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc, timeout: float = 120) -> None:
+    import httpx
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError("the app exited before it served")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the app did not come up")
+
+
 def pct(xs, q):
     return float(np.percentile(xs, q)) if xs else float("nan")
 
@@ -47,14 +70,16 @@ def png(a: np.ndarray) -> bytes:
     return b.getvalue()
 
 
-def round_trip(client, url: str, body: bytes, model: str) -> float:
+def round_trip(client, url: str, body: bytes, model: str, session: str | None = None) -> float:
+    """One drawing as the browser sends it: upload the canvas, join the queue for /draw
+    (in the client's session, as a browser tab keeps one), read the SSE stream to the end."""
     t0 = time.perf_counter()
     up = client.post(f"{url}gradio_api/upload", files={"files": ("canvas.png", body, "image/png")})
     up.raise_for_status()
     path = up.json()[0]
     fd = {"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "canvas.png"}
     value = {"background": None, "layers": [], "composite": fd, "id": None}
-    r = client.post(f"{url}gradio_api/call/draw", json={"data": [value, model]})
+    r = client.post(f"{url}gradio_api/call/draw", json={"data": [value, model], "session_hash": session})
     r.raise_for_status()
     eid = r.json()["event_id"]
     with client.stream("GET", f"{url}gradio_api/call/draw/{eid}") as s:
@@ -100,15 +125,18 @@ def main(argv=None):
         t.append(time.perf_counter() - t0)
     fn_ms = [x * 1e3 for x in t]
 
-    demo.queue(default_concurrency_limit=4).launch(server_name="127.0.0.1", server_port=0 or None,
-                                                   prevent_thread_lock=True, quiet=True,
-                                                   **app_module.launch_kwargs())
-    url = demo.local_url
+    # the app in its own process, as it runs for real: the clients must not share its GIL
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    wait_until_up(url, server)
     bodies = [png(im) for im in imgs]
     with httpx.Client(timeout=30) as c:
         for b in bodies[:10]:
-            round_trip(c, url, b, a.model)
-        rt = [round_trip(c, url, b, a.model) * 1e3 for b in bodies]
+            round_trip(c, url, b, a.model, "warmup")
+        rt = [round_trip(c, url, b, a.model, "single") * 1e3 for b in bodies]
 
     lat, fails, lock = [], [0], threading.Lock()
     stop_at = time.perf_counter() + a.seconds
@@ -118,7 +146,7 @@ def main(argv=None):
             i = k
             while time.perf_counter() < stop_at:
                 try:
-                    dt = round_trip(c, url, bodies[i % len(bodies)], a.model)
+                    dt = round_trip(c, url, bodies[i % len(bodies)], a.model, f"client{k}")
                     with lock:
                         lat.append(dt * 1e3)
                 except Exception:
@@ -133,7 +161,8 @@ def main(argv=None):
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
-    demo.close()
+    server.terminate()
+    server.wait(10)
 
     print(f"Draw tab latency, model {a.model}, {len(imgs)} pen-drawn digits on a {strokes.CANVAS}px canvas, "
           f"torch {torch.__version__}, {os.cpu_count()} CPUs\n")

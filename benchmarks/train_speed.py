@@ -1,6 +1,7 @@
 """Seconds of training until LeNet-5 first reaches 99.0 % MNIST test accuracy, per seed.
 
-Data held in memory as tensors; Adam + one-cycle; test accuracy measured 8 times an epoch
+Data held in memory as tensors; Adam + one-cycle, label smoothing 0.1, bf16 autocast where the
+hardware has bf16 units, channels_last on the CPU; test accuracy measured 8 times an epoch
 (evaluation time is not counted as training time).
 
     python benchmarks/train_speed.py [--data-dir ../shared/data/mnist] [--seeds 0 1 2 3 4] [--device cpu]
@@ -20,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 from cnn_demo.data import load_mnist  # noqa: E402
 from cnn_demo.train import TrainConfig, default_device, train  # noqa: E402
 
-RECIPE = dict(arch="lenet5", epochs=3, batch_size=256, optimizer="adam", lr=8e-3, schedule="onecycle")
+RECIPE = dict(arch="lenet5", epochs=3, batch_size=256, optimizer="adam", lr=8e-3, schedule="onecycle",
+              label_smoothing=0.1, precision="auto")
 
 
 def main(argv=None):
@@ -29,7 +31,11 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--device", default=default_device())
     p.add_argument("--target", type=float, default=0.99)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override the recipe (for trying variants)")
     a = p.parse_args(argv)
+    for kv in a.set:
+        k, v = kv.split("=", 1)
+        RECIPE[k] = type(getattr(TrainConfig(), k))(v)
     data = load_mnist(a.data_dir)
     dev = torch.cuda.get_device_name() if a.device.startswith("cuda") else f"{platform.processor() or 'cpu'}, {os.cpu_count()} CPUs"
     print(f"LeNet-5 on MNIST, recipe {RECIPE}, device {a.device} ({dev}), torch {torch.__version__}\n")

@@ -87,10 +87,10 @@ def steps_html(pre: Preprocessed) -> str:
     }
     parts = []
     for name, img in pre.steps.items():
+        if max(img.shape) > 160:  # the full canvas: a thumbnail is enough
+            step = int(np.ceil(max(img.shape) / 160))
+            img = img[::step, ::step]
         g = render.gray(img)
-        if max(g.shape) > 160:  # the full canvas: a thumbnail is enough
-            step = int(np.ceil(max(g.shape) / 160))
-            g = g[::step, ::step]
         h, w = g.shape
         zoom = 112 / max(h, w)
         tag = img_tag(np.repeat(g[..., None], 3, 2), name, round(w * zoom), round(h * zoom))

@@ -104,7 +104,7 @@ def barcode(v: np.ndarray, scale=None) -> tuple[np.ndarray, tuple]:
 
 def gray(a: np.ndarray) -> np.ndarray:
     """[0, 1] floats → uint8 grayscale (ink = white, as the network sees it)."""
-    return (np.clip(np.nan_to_num(a), 0, 1) * 255).round().astype(np.uint8)
+    return (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)  # callers pass finite arrays (to_ink cleans)
 
 
 def png(img: np.ndarray) -> bytes:

@@ -23,6 +23,7 @@ from .models import ARCHS, StagedNet, UnknownArch, build
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -38,6 +39,7 @@ class TrainConfig:
     seed: int = 0
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast; auto = bf16 where the hardware has it)
 
     def check(self) -> "TrainConfig":
         if self.arch not in ARCHS:
@@ -52,6 +54,8 @@ class TrainConfig:
             raise ValueError(f"Batch size must be between 1 and 8192, not {self.batch_size}.")
         if not 0 < self.lr <= 10:
             raise ValueError(f"Learning rate must be in (0, 10], not {self.lr}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"Unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}.")
         if self.train_size < 0:
             raise ValueError(f"Training-set size cannot be negative ({self.train_size}).")
         return self
@@ -75,6 +79,18 @@ class TrainResult:
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def use_bf16(precision: str, device: str) -> bool:
+    """bf16 autocast pays off on GPUs and on CPUs with AMX/AVX-512 bf16 units (oneDNN);
+    elsewhere it is emulated and slower, so "auto" keeps fp32 there."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    return bool(cpu and getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+                and getattr(cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 
 def make_optimizer(model, cfg: TrainConfig, steps: int):
@@ -125,6 +141,8 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
     steps_per_epoch = max(1, -(-n // cfg.batch_size))
     total = steps_per_epoch * cfg.epochs
     opt, sched = make_optimizer(model, cfg, total)
+    bf16 = use_bf16(cfg.precision, device)
+    dev_type = "cuda" if device.startswith("cuda") else "cpu"
     eval_at = {round(steps_per_epoch * (i + 1) / evals_per_epoch) for i in range(evals_per_epoch)}
     result = TrainResult(model=model, config=cfg)
     best_state, step, t_train = None, 0, 0.0
@@ -158,8 +176,9 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
                 xb = augment_batch(xb, gen)
             if device == "cpu":
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
+                logits = model(xb)
+                loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -207,10 +226,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument("--precision", default=d.precision, choices=PRECISIONS,
+                   help="bf16 autocast for training (auto: where the hardware has bf16 units)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     a = p.parse_args(argv)
     cfg = TrainConfig(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
-                      a.train_size, a.seed, a.weight_decay, a.label_smoothing)
+                      a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision)
     try:
         cfg.check()
         checkpoints.check_name(Path(a.out).name)

@@ -94,20 +94,23 @@ def build(registry: Registry):
         up_out = gr.JSON(label="Probabilities")
 
     def on_draw(value, choice):
+        # plain values only: a gr.update() makes Gradio rebuild component configs per request
         img = sketch_array(value)
         names = model_names(choice or "lenet5")
-        hidden2 = gr.update(visible=len(names) > 1, value=None)
         if img is None or not (img < 250).any():
-            return None, hidden2, "✏️ " + HINT, "", ""
+            return None, None, "✏️ " + HINT, "", ""
         try:
             entries = [registry.get(n) for n in names]
             a = analyse(img, entries)
         except (InputError, UnknownCheckpoint) as e:
-            return None, hidden2, f"⚠️ {e}", "", ""
-        p2 = gr.update(visible=len(names) > 1, value=a.probs[1] if len(names) > 1 else None,
-                       label=names[1] if len(names) > 1 else "Second model")
-        return gr.update(value=a.probs[0], label=names[0] if len(names) > 1 else "Prediction"), p2, "", \
-            a.steps_html, a.stages_html
+            return None, None, f"⚠️ {e}", "", ""
+        return a.probs[0], a.probs[1] if len(names) > 1 else None, "", a.steps_html, a.stages_html
+
+    def on_model_labels(choice):
+        names = model_names(choice or "lenet5")
+        two = len(names) > 1
+        return (gr.update(label=names[0] if two else "Prediction"),
+                gr.update(visible=two, label=names[1] if two else "Second model"))
 
     def on_model(choice):
         names = model_names(choice or "lenet5")
@@ -150,6 +153,7 @@ def build(registry: Registry):
     model.change(on_draw, [sketch, model], draw_outputs, show_progress="hidden", api_visibility="private",
                  concurrency_limit=None)
     model.change(on_model, [model], [filters, table], show_progress="hidden", api_visibility="private")
+    model.change(on_model_labels, [model], [pred, pred2], show_progress="hidden", api_visibility="private")
     rand_btn.click(random_digit, None, sketch, api_visibility="private")
     up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=None)
     return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}

@@ -2,6 +2,7 @@
 pooling on any image, step by step on a tiny one; RGB banks; the /convolve API."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
@@ -31,7 +32,6 @@ def grid_value(rows) -> list[list]:
 def build(draw_sketch=None):
     ex = examples()
     sources = list(ex) + ([DRAWING] if draw_sketch is not None else []) + [UPLOAD]
-    state_img = gr.State(None)  # the current input image, as an array
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             source = gr.Dropdown(sources, value="Photo: cameraman (grayscale)", label="Input image",
@@ -74,23 +74,23 @@ def build(draw_sketch=None):
         colour = gr.HTML(elem_id="pg-colour")
 
     def load_source(name, file, sketch):
+        """The input as an array, and a note (or a message when there is none)."""
         if name == UPLOAD:
             if not file:
-                return None, gr.update(visible=True), "⬆️ Upload an image."
+                return None, "⬆️ Upload an image."
             try:
-                img, shrunk = to_array(read_image(file))
+                img, shrunk = _read_upload(file)
             except InputError as e:
-                return None, gr.update(visible=True), f"⚠️ {e}"
-            note = " (downscaled to 512 px on its longer side to stay fast)" if shrunk else ""
-            return img, gr.update(visible=True), note
+                return None, f"⚠️ {e}"
+            return img, " (downscaled to 512 px on its longer side to stay fast)" if shrunk else ""
         if name == DRAWING:
             a = sketch_array(sketch)
             if a is None or not (a < 250).any():
-                return None, gr.update(visible=False), "✏️ Draw a digit on the Draw tab first."
+                return None, "✏️ Draw a digit on the Draw tab first."
             from PIL import Image
             img = Image.fromarray(255 - a.astype(np.uint8)).resize((112, 112), Image.Resampling.BOX)
-            return np.asarray(img, np.float32) / 255, gr.update(visible=False), ""
-        return ex.get(name), gr.update(visible=False), ""
+            return np.asarray(img, np.float32) / 255, ""
+        return ex.get(name), ""
 
     def settings(names, cells, padding, mode, stride, dilation, act, slope, pool, pk, ps) -> pv.Settings:
         names = names or ["Sobel x"]
@@ -139,48 +139,55 @@ def build(draw_sketch=None):
             p, pn = f'<p class="cx-sub">{e}</p>', 1
         return w, n, p, pn
 
-    def on_step(img, i, j, *args):
+    n_src = 3 if draw_sketch is not None else 2
+    src_inputs = [source, upload] + ([draw_sketch] if draw_sketch is not None else [])
+    params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
+    outs = [status, kernels_view, out, walk, pwalk, step, pstep]
+
+    def source_of(a):
+        return load_source(a[0], a[1], a[2] if n_src == 3 else None), a[n_src:]
+
+    def on_change(*a):
+        (img, note), rest = source_of(a)
+        up = gr.update(visible=a[0] == UPLOAD)
+        return (up,) + tuple(update(img, note, *rest))
+
+    def on_step(*a):
+        (img, _), rest = source_of(a)
+        i, j, rest = rest[0], rest[1], rest[2:]
         if img is None:
             return "", ""
         try:
-            s = settings(*args)
+            s = settings(*rest)
             w, _, p, _ = step_views(img, s, int(i) - 1, int(j) - 1)
         except pg.PlaygroundError as e:
             return f"⚠️ {e}", ""
         return w, p
 
-    def on_colour(img, seed, *args):
+    def on_colour(*a):
+        (img, _), rest = source_of(a)
         if img is None:
             return ""
         try:
-            return pv.colour_html(img, int(seed), settings(*args))
+            return pv.colour_html(img, int(rest[0]), settings(*rest[1:]))
         except pg.PlaygroundError as e:
             return f"⚠️ {e}"
 
-    params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
-    note = gr.State("")
-    src_inputs = [source, upload, draw_sketch] if draw_sketch is not None else [source, upload]
-    outs = [status, kernels_view, out, walk, pwalk, step, pstep]
-
-    def load_and_update(*a):
-        name, file = a[0], a[1]
-        sketch = a[2] if draw_sketch is not None else None
-        rest = a[3:] if draw_sketch is not None else a[2:]
-        img, up, msg = load_source(name, file, sketch)
-        warn = msg if (img is None or msg.startswith("⚠️")) else ""
-        res = update(img, warn or msg, *rest)
-        return (img, msg, up) + tuple(res)
-
     trig = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     for comp in [source, upload] + params:
-        comp.change(load_and_update, src_inputs + params, [state_img, note, upload] + outs, **trig)
+        comp.change(on_change, src_inputs + params, [upload] + outs, **trig)
     for comp in [step, pstep]:
-        comp.release(on_step, [state_img, step, pstep] + params, [walk, pwalk], **trig)
-        comp.change(on_step, [state_img, step, pstep] + params, [walk, pwalk], **trig)
-    seed.change(on_colour, [state_img, seed] + params, colour, **trig)
-    source.change(on_colour, [state_img, seed] + params, colour, **trig)
-    return {"load": (load_and_update, src_inputs + params, [state_img, note, upload] + outs),
-            "colour": (on_colour, [state_img, seed] + params, colour)}
+        comp.change(on_step, src_inputs + [step, pstep] + params, [walk, pwalk], **trig)
+    for comp in [seed, source, upload]:
+        comp.change(on_colour, src_inputs + [seed] + params, colour, **trig)
+    return {"load": (on_change, src_inputs + params, [upload] + outs),
+            "colour": (on_colour, src_inputs + [seed] + params, colour)}
+
+
+@lru_cache(maxsize=8)
+def _read_upload(path: str):
+    """Uploads live at unique paths in Gradio's cache, so a path names one image."""
+    return to_array(read_image(path))
 
 
 def convolve_api(image: gr.FileData, kernels: list, padding: str | int = "same", stride: int = 1,
