@@ -20,7 +20,7 @@ _ANCHORS = {
                   "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"],
     "gray": ["#000000", "#ffffff"],
 }
-GAP = (228, 228, 231)  # the grey between tiles
+GAP = (165, 165, 172)  # the grey between tiles: darker than white (0 on a diverging map)
 
 
 def _hex(c: str) -> tuple:
@@ -88,7 +88,7 @@ def filter_mosaic(w: np.ndarray, blocks_per_row: int | None = None) -> tuple[np.
     o, i, kh, kw = w.shape
     rgb = colorize(w, *scale)  # (O, I, k, k, 3)
     if i == 1:
-        return grid(rgb[:, 0], blocks_per_row or min(o, 16)), scale
+        return grid(rgb[:, 0], blocks_per_row or min(o, 8)), scale
     inner = int(np.ceil(np.sqrt(i)))
     blocks = np.stack([grid(rgb[j], inner) for j in range(o)])
     blocks = np.pad(blocks, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=255)  # a white frame per block
