@@ -14,9 +14,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import gradio as gr  # noqa: E402
 
+from cnn_demo import train_view  # noqa: E402
 from cnn_demo.html_views import CSS  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, playground_tab  # noqa: E402
+from cnn_demo.ui import draw_tab, playground_tab, train_tab  # noqa: E402
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -34,6 +35,8 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
                 draw = draw_tab.build(registry)
             with gr.Tab("Convolution playground", id="playground"):
                 play = playground_tab.build(draw["sketch"])
+            with gr.Tab("Train & Hub", id="train"):
+                train_tab.build(registry, draw["model"], lambda: draw_tab.model_choices(registry))
         gr.api(playground_tab.convolve_api, api_name="convolve")
         demo.load(draw["on_model"], [draw["model"]], [draw["filters"], draw["table"]],
                   api_visibility="private")
@@ -44,7 +47,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    return {"css": CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb", "theme": gr.themes.Soft()}
+    return {"css": CSS + train_view.CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb", "theme": gr.themes.Soft()}
 
 
 def main(argv=None):

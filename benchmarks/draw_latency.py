@@ -105,6 +105,8 @@ def main(argv=None):
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--seconds", type=float, default=15.0, help="duration of the concurrent run")
     p.add_argument("--model", default="lenet5")
+    p.add_argument("--during-training", action="store_true",
+                   help="measure while a training job (LeNet-5, all 60,000 images) runs in the app")
     a = p.parse_args(argv)
     import httpx
     import torch
@@ -133,6 +135,13 @@ def main(argv=None):
     url = f"http://127.0.0.1:{port}/"
     wait_until_up(url, server)
     bodies = [png(im) for im in imgs]
+    train_job = None
+    if a.during_training:
+        from gradio_client import Client
+        train_job = Client(url, verbose=False).submit(arch="lenet5", epochs=10, batch_size=128, train_size=60000,
+                                                      name=f"bench-{port}", api_name="/train")
+        while not train_job.outputs():  # wait until it is really training
+            time.sleep(0.2)
     with httpx.Client(timeout=30) as c:
         for b in bodies[:10]:
             round_trip(c, url, b, a.model, "warmup")
@@ -161,11 +170,17 @@ def main(argv=None):
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
+    training_note = ""
+    if train_job is not None:
+        outs = train_job.outputs()
+        still = not train_job.done()
+        training_note = (f", while a training job ran (at step {outs[-1].get('step')} of "
+                         f"{outs[-1].get('total_steps')} when the measurement ended; still running: {still})")
     server.terminate()
     server.wait(10)
 
     print(f"Draw tab latency, model {a.model}, {len(imgs)} pen-drawn digits on a {strokes.CANVAS}px canvas, "
-          f"torch {torch.__version__}, {os.cpu_count()} CPUs\n")
+          f"torch {torch.__version__}, {os.cpu_count()} CPUs{training_note}\n")
     print("| measurement | median ms | p95 ms | p99 ms | n |")
     print("|---|---|---|---|---|")
     print(f"| server function (drawing → all outputs) | {statistics.median(fn_ms):.1f} | {pct(fn_ms, 95):.1f} | "

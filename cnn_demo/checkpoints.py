@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,26 @@ def save(model: StagedNet, folder: str | os.PathLike, meta: dict | None = None) 
     _atomic_write(folder / WEIGHTS, st_save(tensors, metadata=str_meta))
     _atomic_write(folder / CONFIG, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
     return folder
+
+
+def save_new(model: StagedNet, parent: str | os.PathLike, name: str, meta: dict | None = None) -> Path:
+    """Save under a new name: the whole folder is written aside and renamed into place, so a
+    crash leaves either nothing or a complete checkpoint, and nothing saved is overwritten."""
+    name = check_name(name)
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    target = parent / name
+    if target.exists():
+        raise CheckpointError(f"A checkpoint named {name!r} already exists; saved checkpoints are never "
+                              "overwritten, so choose another name.")
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.", suffix=".tmp"))
+    try:
+        save(model, tmp, {**(meta or {}), "name": name})
+        os.rename(tmp, target)  # fails if `target` appeared meanwhile: still nothing overwritten
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 def _parse_meta(raw: dict | None) -> dict:

@@ -99,7 +99,7 @@ def steps_html(pre: Preprocessed) -> str:
     return '<div class="cx-steps">' + '<span class="cx-arrow">→</span>'.join(parts) + "</div>"
 
 
-def filters_html(filters: dict[str, np.ndarray]) -> str:
+def filters_html(filters: dict[str, np.ndarray], max_width: int = MAX_W + 60) -> str:
     cards = []
     for name, w in filters.items():
         o, i, kh, kw = w.shape
@@ -107,7 +107,7 @@ def filters_html(filters: dict[str, np.ndarray]) -> str:
         layout = (f"{o} kernels of {kh}×{kw}" if i == 1 else
                   f"{o} filters, each {i} kernels of {kh}×{kw} (one per input map, in a framed block)")
         sub = f"{layout} · one shared scale: red adds, blue subtracts · weights {_fmt(float(w.min()))} … {_fmt(float(w.max()))}"
-        zoom = max(1, min(12, (MAX_W + 60) // rgb.shape[1]))
+        zoom = max(1, min(24, max_width // rgb.shape[1]))
         cards.append(card(f"{name} filters", sub,
                           img_tag(rgb, f"{name} filters", rgb.shape[1] * zoom, rgb.shape[0] * zoom), scale))
     return '<div class="cx-stages">' + "".join(cards) + "</div>"

@@ -162,6 +162,8 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
         if on_event:
             on_event(ev)
 
+    if on_event:
+        on_event({"kind": "init", "step": 0, "total_steps": total, "filters": first_layer_filters(model)})
     model.train()
     for epoch in range(cfg.epochs):
         perm = torch.randperm(n, device=device, generator=gen)
@@ -247,7 +249,7 @@ def main(argv=None) -> int:
         if ev["kind"] == "step":
             bar.update(1)
             bar.set_postfix(loss=f"{ev['loss']:.3f}", refresh=False)
-        elif ev["epoch_end"]:
+        elif ev["kind"] == "eval" and ev["epoch_end"]:
             bar.write(f"epoch {int(round(ev['epoch'])):3d}  train_loss={ev['train_loss']:.4f}  "
                       f"train_acc={ev['train_accuracy']:.4f}  test_acc={ev['test_accuracy']:.4f}  "
                       f"seconds={ev['train_seconds']:.1f}")

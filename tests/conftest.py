@@ -75,3 +75,15 @@ def app_url(tmp_path_factory, mnist_dir):
 def pen_digits():
     import json
     return json.loads((SHARED / "pendigits-dev" / "strokes.json").read_text())
+
+
+def build_cache_repo(cache: Path, repo_id: str, files: dict, sha: str = "0" * 40, revision: str = "main") -> Path:
+    """A Hub cache entry laid out as huggingface_hub lays it out (refs + snapshots)."""
+    d = Path(cache) / ("models--" + repo_id.replace("/", "--"))
+    (d / "refs").mkdir(parents=True, exist_ok=True)
+    (d / "refs" / revision).write_text(sha)
+    snap = d / "snapshots" / sha
+    for name, data in files.items():
+        (snap / name).parent.mkdir(parents=True, exist_ok=True)
+        (snap / name).write_bytes(data)
+    return snap

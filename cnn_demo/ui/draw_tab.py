@@ -47,6 +47,14 @@ def model_names(choice: str) -> list[str]:
     return choice.split("+") if choice == COMPARE else [choice]
 
 
+def model_choices(registry: Registry) -> list[tuple[str, str]]:
+    """Every checkpoint the app knows (bundled, trained here, from the Hub), plus the comparison."""
+    choices = registry.choices()
+    if {"lenet5", "tinycnn"} <= set(registry.names()):
+        choices.append(("LeNet-5 and TinyCNN, side by side", COMPARE))
+    return choices
+
+
 def build(registry: Registry):
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=340):
@@ -56,9 +64,7 @@ def build(registry: Registry):
                 brush=gr.Brush(default_size=BRUSH // 2, colors=["#000000"], color_mode="fixed"),
                 eraser=gr.Eraser(default_size=BRUSH), height=460)
             gr.Markdown(HINT, elem_classes=["cx-hint"])
-            choices = registry.choices()
-            if {"lenet5", "tinycnn"} <= set(registry.names()):
-                choices.append(("LeNet-5 and TinyCNN, side by side", COMPARE))
+            choices = model_choices(registry)
             model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
                                 elem_id="model", interactive=True)
             with gr.Row():
@@ -154,6 +160,9 @@ def build(registry: Registry):
                  concurrency_limit=None)
     model.change(on_model, [model], [filters, table], show_progress="hidden", api_visibility="private")
     model.change(on_model_labels, [model], [pred, pred2], show_progress="hidden", api_visibility="private")
+    # checkpoints trained or loaded in other sessions appear when the list is opened
+    model.focus(lambda: gr.update(choices=model_choices(registry)), None, model, show_progress="hidden",
+                api_visibility="private", queue=False)
     rand_btn.click(random_digit, None, sketch, api_visibility="private")
     up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=None)
     return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}

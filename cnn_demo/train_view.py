@@ -1,0 +1,82 @@
+"""A training stream's records → what the Train tab shows: a progress bar with an
+estimate, the curves as tables for native plots, and first-layer filter snapshots."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from . import html_views
+from .jobs import eta_seconds, smooth
+
+MAX_POINTS = 300
+
+
+def _fmt_s(s: float | None) -> str:
+    if s is None:
+        return "estimating…"
+    s = int(round(s))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def progress_html(rec: dict) -> str:
+    step, total = rec["step"], max(rec["total_steps"], 1)
+    eta = eta_seconds(step, total, rec["train_seconds"], rec["elapsed"])
+    evals = rec["evals"]
+    last = (f" · test accuracy {evals[-1]['test_accuracy']:.2%} after epoch {evals[-1]['epoch']:.2f}"
+            if evals else "")
+    return (f'<div class="cx-progress"><progress value="{step}" max="{total}"></progress>'
+            f"<div>step {step:,} of {total:,} · {_fmt_s(rec['elapsed'])} so far · about {_fmt_s(eta)} left "
+            f"({html.escape(rec['device'])}){last}</div></div>")
+
+
+def loss_frame(rec: dict) -> pd.DataFrame:
+    if not rec["losses"]:
+        return pd.DataFrame({"step": [], "value": [], "series": []})
+    steps, losses = map(np.asarray, zip(*rec["losses"]))
+    sm = smooth(losses)
+    idx = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_POINTS)).round().astype(int))
+    df = pd.DataFrame({"step": steps[idx], "value": sm[idx], "series": "training loss (smoothed)"})
+    if rec["evals"]:
+        ev = pd.DataFrame(rec["evals"])
+        df = pd.concat([df, pd.DataFrame({"step": ev["step"], "value": ev["train_loss"],
+                                          "series": "training loss (epoch average)"})], ignore_index=True)
+    return df
+
+
+def accuracy_frame(rec: dict) -> pd.DataFrame:
+    if not rec["evals"]:
+        return pd.DataFrame({"step": [], "accuracy": [], "series": []})
+    ev = pd.DataFrame(rec["evals"])
+    return pd.concat([
+        pd.DataFrame({"step": ev["step"], "accuracy": ev["train_accuracy"], "series": "training accuracy"}),
+        pd.DataFrame({"step": ev["step"], "accuracy": ev["test_accuracy"], "series": "test accuracy"}),
+    ], ignore_index=True)
+
+
+def snapshot_html(snapshots: list, index: int) -> str:
+    """First-layer filters at one snapshot (step 0 is the random start)."""
+    if not snapshots:
+        return ""
+    index = int(np.clip(index, 0, len(snapshots) - 1))
+    step, w = snapshots[index]
+    title = "at the start (random)" if step == 0 else f"after step {step:,}"
+    return (f'<p class="cx-sub">First-layer filters {title} — snapshot {index + 1} of {len(snapshots)}. '
+            "Each shown on its own scale at every snapshot, so the pattern stays visible as weights grow.</p>"
+            + html_views.filters_html({"first conv layer": w}, max_width=720))
+
+
+def done_markdown(out: dict) -> str:
+    if out["kind"] == "error":
+        return f"⚠️ {out['message']}"
+    how = "stopped early; kept the best weights so far" if out["stopped"] else "finished"
+    return (f"✅ Training {how}: **{out['checkpoint']}** reaches **{out['test_accuracy']:.2%}** on the 10,000 "
+            f"MNIST test digits ({out['train_seconds']:.0f} s of training). It is saved and now in the Draw "
+            "tab's model list.")
+
+
+CSS = """
+.cx-progress progress { width: 100%; height: 16px; }
+.cx-progress div { font-size: 0.9em; margin-top: 4px; }
+"""

@@ -1,0 +1,62 @@
+"""/train and /load_from_hub through a real server and gradio_client."""
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from cnn_demo import strokes
+from conftest import ROOT, build_cache_repo
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_train_reports_progress_then_classifies_with_the_new_checkpoint(client, tmp_path, pen_digits):
+    job = client.submit(arch="tinycnn", epochs=1, batch_size=256, train_size=512, seed=1, name="ci-tiny",
+                        api_name="/train")
+    seen = []
+    while not job.done():
+        seen = job.outputs()
+        time.sleep(0.2)
+    result = job.result()
+    progress = [o for o in job.outputs() if "progress" in o]
+    assert progress and progress[-1]["progress"] == 1.0 and progress[0]["total_steps"] == 2
+    assert result["checkpoint"] == "ci-tiny" and 0 <= result["test_accuracy"] <= 1
+    d = next(d for d in pen_digits if d["label"] == 1)
+    path = tmp_path / "one.png"
+    Image.fromarray(strokes.render(strokes.place(d["strokes"], 0.6))).save(path)
+    probs = client.predict(handle_file(str(path)), "ci-tiny", api_name="/classify")
+    assert sorted(probs) == [str(i) for i in range(10)]
+    # the name is taken now: nothing saved is overwritten
+    with pytest.raises(Exception, match="already has a checkpoint named 'ci-tiny'"):
+        client.predict(arch="tinycnn", train_size=512, name="ci-tiny", api_name="/train")
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(arch="alexnet"), "Unknown architecture"),
+    (dict(name="../../etc/passwd"), "not a valid checkpoint name"),
+    (dict(epochs=0), "Epochs must be"),
+    (dict(train_size=10**9), "at most"),
+])
+def test_train_refuses_bad_settings(client, kw, msg):
+    with pytest.raises(Exception, match=msg):
+        client.predict(**{"train_size": 256, **kw}, api_name="/train")
+
+
+def test_load_from_hub_cache_then_classify(client, monkeypatch, tmp_path):
+    cache = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    files = {p.name: p.read_bytes() for p in (ROOT / "checkpoints" / "lenet5").iterdir()}
+    build_cache_repo(cache, "teacher/lenet5-mnist", files)
+    out = client.predict(repo_id="teacher/lenet5-mnist", api_name="/load_from_hub")
+    assert out == {"checkpoint": "teacher/lenet5-mnist"}
+    probs = client.predict(handle_file(str(ROOT / "examples" / "digits" / "mnist-test-0000-label7.png")),
+                           "teacher/lenet5-mnist", api_name="/classify")
+    assert max(probs, key=probs.get) == "7"
+    with pytest.raises(Exception, match="not in the local cache"):
+        client.predict(repo_id="nobody/nothing", api_name="/load_from_hub")
+    with pytest.raises(Exception, match="not a Hub repo id"):
+        client.predict(repo_id="../../etc", api_name="/load_from_hub")
