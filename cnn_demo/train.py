@@ -99,8 +99,10 @@ def make_optimizer(model, cfg: TrainConfig, steps: int):
     else:
         opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
                               weight_decay=cfg.weight_decay)
-    if cfg.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.25)
+    if cfg.schedule == "onecycle" and steps >= 4:
+        # each phase needs at least a step (torch divides by the phase length)
+        pct = min(0.5, max(0.25, 2.0 / steps))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=pct)
     elif cfg.schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     elif cfg.schedule == "step":

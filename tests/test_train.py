@@ -94,3 +94,9 @@ def test_cli_bad_inputs_exit_nonzero_with_one_sentence(tmp_path, tiny_mnist_dir)
     (tmp_path / "model.pt").write_bytes(b"\x80\x04not really")
     r = run_cli("cnn_demo.evaluate", str(tmp_path / "model.pt"), "--data-dir", str(tiny_mnist_dir))
     assert r.returncode != 0 and "pickle" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8])
+def test_onecycle_works_for_very_short_runs(tiny, n):
+    res = train(_cfg(batch_size=512 // n if n > 1 else 512, train_size=512), tiny, device="cpu")
+    assert torch.isfinite(res.model.OUTPUT.weight).all()

@@ -60,3 +60,22 @@ def test_load_from_hub_cache_then_classify(client, monkeypatch, tmp_path):
         client.predict(repo_id="nobody/nothing", api_name="/load_from_hub")
     with pytest.raises(Exception, match="not a Hub repo id"):
         client.predict(repo_id="../../etc", api_name="/load_from_hub")
+
+
+def test_one_training_job_at_a_time_and_the_second_sees_its_place(client):
+    from gradio_client.utils import Status
+    first = client.submit(arch="lenet5", epochs=3, batch_size=64, train_size=3000, name="q-first", api_name="/train")
+    while not first.outputs():
+        time.sleep(0.1)
+    second = client.submit(arch="tinycnn", epochs=1, batch_size=256, train_size=256, name="q-second",
+                           api_name="/train")
+    waited = None
+    for _ in range(100):
+        st = second.status()
+        if st.code == Status.IN_QUEUE and st.rank is not None:
+            waited = st
+            break
+        time.sleep(0.05)
+    assert waited is not None and not first.done()  # the second waits while the first trains
+    assert first.result()["checkpoint"] == "q-first"
+    assert second.result()["checkpoint"] == "q-second"
