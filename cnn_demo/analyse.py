@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import html_views
+from . import batching, html_views
 from .preprocess import InputError, Preprocessed, preprocess, read_image
 from .probe import probe
 from .registry import Entry
+
+
+def _probe(model, x):
+    b = batching.shared()
+    return b.probe(model, x) if b is not None else probe(model, x)
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -33,7 +38,7 @@ def analyse(img, entries: list[Entry], paper: str = "light") -> Analysis:
     x = pre.tensor()
     probs, blocks = [], []
     for e in entries:
-        stages, p = probe(e.ck.model, x)
+        stages, p = _probe(e.ck.model, x)
         probs.append(as_label(p[0]))
         top = int(p[0].argmax())
         heading = f"{e.ck.name}: reads {top} ({p[0, top]:.0%})" if len(entries) > 1 else ""
@@ -45,7 +50,7 @@ def analyse(img, entries: list[Entry], paper: str = "light") -> Analysis:
 def classify_file(data: bytes | str, entry: Entry) -> dict:
     """An image file (bytes or a path) → {"0": p, ..., "9": p}."""
     pre = preprocess(read_image(data))
-    _, p = probe(entry.ck.model, pre.tensor())
+    _, p = _probe(entry.ck.model, pre.tensor())
     return as_label(p[0])
 
 

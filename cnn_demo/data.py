@@ -40,8 +40,18 @@ class MNIST:
         x = self.train_x if split == "train" else self.test_x
         return x.to(device).unsqueeze(1).float().div_(255)
 
+    def raw(self, split: str, device="cpu") -> torch.Tensor:
+        """uint8 (N, 1, 28, 28) on `device`: a quarter of the float copy's memory; batches are
+        converted with `to_float` as they are used."""
+        return (self.train_x if split == "train" else self.test_x).to(device).unsqueeze(1)
+
     def labels(self, split: str, device="cpu") -> torch.Tensor:
         return (self.train_y if split == "train" else self.test_y).to(device)
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels → float in [0, 1] (float input passes through)."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
 def _find(folder: Path, stem: str) -> Path | None:

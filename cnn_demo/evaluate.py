@@ -14,8 +14,9 @@ from .data import DataError
 
 @torch.inference_mode()
 def predict(model, x: torch.Tensor, batch: int = 2500) -> torch.Tensor:
-    """Arg-max class of every image in x (N, 1, 28, 28), in large batches."""
-    return torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)])
+    """Arg-max class of every image in x (N, 1, 28, 28; float in [0, 1] or uint8), in large batches."""
+    from .data import to_float
+    return torch.cat([model(to_float(x[i:i + batch])).argmax(1) for i in range(0, len(x), batch)])
 
 
 def accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:

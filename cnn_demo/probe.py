@@ -34,16 +34,22 @@ def kind_of(module: nn.Module) -> str:
 
 
 @torch.inference_mode()
-def probe(model: StagedNet, x: torch.Tensor) -> tuple[list[Stage], np.ndarray]:
-    """Every stage's output for a batch `x` (N, 1, 28, 28); returns stages of sample 0 and the
-    class probabilities of every sample (N, 10)."""
+def probe_all(model: StagedNet, x: torch.Tensor) -> tuple[list[list[Stage]], np.ndarray]:
+    """Every stage's output for every image of a batch `x` (N, 1, 28, 28), and the class
+    probabilities (N, 10): one forward pass serves the whole batch."""
     kinds = {name: kind_of(m) for name, m in model.named_children()}
-    stages, out = [], None
+    outs, out = [], None
     for name, out in model.stages(x):
         if kinds[name] != "flatten":
-            stages.append(Stage(name, kinds[name], out[0].numpy()))
-    probs = torch.softmax(out, 1).numpy()
-    return stages, probs
+            outs.append((name, kinds[name], out.numpy()))
+    per_sample = [[Stage(n, k, o[i]) for n, k, o in outs] for i in range(len(x))]
+    return per_sample, torch.softmax(out, 1).numpy()
+
+
+def probe(model: StagedNet, x: torch.Tensor) -> tuple[list[Stage], np.ndarray]:
+    """The stages of the first image of `x`, and the probabilities of all of them."""
+    per_sample, probs = probe_all(model, x)
+    return per_sample[0], probs
 
 
 @torch.inference_mode()

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from . import checkpoints
 from .augment import augment as augment_batch
-from .data import DataError, MNIST, load_mnist
+from .data import DataError, MNIST, load_mnist, to_float
 from .evaluate import accuracy
 from .models import ARCHS, StagedNet, UnknownArch, build
 
@@ -131,11 +131,11 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
     device = device or default_device()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    x, y = data.images("train", device), data.labels("train", device)
+    x, y = data.raw("train", device), data.labels("train", device)
     if cfg.train_size:
         idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.train_size].to(device)
         x, y = x[idx], y[idx]
-    tx, ty = data.images("test", device), data.labels("test", device)
+    tx, ty = data.raw("test", device), data.labels("test", device)
     model = build(cfg.arch).to(device)
     if device == "cpu":
         model = model.to(memory_format=torch.channels_last)
@@ -175,7 +175,7 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
         for i in range(1, steps_per_epoch + 1):
             t0 = time.perf_counter()
             b = perm[(i - 1) * cfg.batch_size: i * cfg.batch_size]
-            xb, yb = x[b], y[b]
+            xb, yb = to_float(x[b]), y[b]
             if cfg.augment:
                 xb = augment_batch(xb, gen)
             if device == "cpu":
