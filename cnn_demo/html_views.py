@@ -36,13 +36,14 @@ def legend(scale: tuple) -> str:
             f'<div class="cx-ticks"><span>{_fmt(lo)}</span>{mid}<span>{_fmt(hi)}</span></div></div>')
 
 
-def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | None = None) -> str:
+def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | None = None,
+            lossy: bool = False) -> str:
     h, w = rgb.shape[:2]
     if width is None:
         zoom = max(1, min(12, MAX_W // max(w, 1)))
         width, height = w * zoom, h * zoom
     style = f"width:{width}px;height:{height if height is not None else round(h * width / w)}px"
-    return f'<img class="cx-px" src="{render.data_uri(rgb)}" alt="{html.escape(alt)}" style="{style}">'
+    return f'<img class="cx-px" src="{render.data_uri(rgb, lossy)}" alt="{html.escape(alt)}" style="{style}">'
 
 
 def card(title: str, subtitle: str, body: str, scale: tuple | None = None) -> str:
@@ -154,26 +155,29 @@ def maps_card(title: str, subtitle: str, maps: np.ndarray, names: list[str] | No
     maps = np.asarray(maps, np.float32)
     if maps.ndim == 2:
         maps = maps[None]
-    scale = scale or render.scale_for(maps)
+    scale = scale or render.scale_for(maps)  # from the full-resolution values
+    maps = render.fit(maps, 2 * tile)  # no need to encode more pixels than a screen shows
     h, w = maps.shape[1:]
     zoom = tile / max(h, w)
     width, height = max(1, round(w * zoom)), max(1, round(h * zoom))
     figs = []
     for i, m in enumerate(maps):
         name = names[i] if names and i < len(names) else f"channel {i + 1}"
-        figs.append(f'<figure class="cx-map">{img_tag(render.colorize(m, *scale), name, width, height)}'
+        lossy = max(h, w) > 64  # photo-sized maps: JPEG; small ones stay exact PNG
+        figs.append(f'<figure class="cx-map">{img_tag(render.colorize(m, *scale), name, width, height, lossy)}'
                     f"<figcaption>{html.escape(name)}</figcaption></figure>")
     return card(title, subtitle, f'<div class="cx-maps">{"".join(figs)}</div>', scale)
 
 
 def rgb_card(title: str, subtitle: str, image: np.ndarray, tile: int = 240) -> str:
     """An image as it is: grayscale (H, W) or colour (3, H, W), values in [0, 1]."""
-    a = np.asarray(image, np.float32)
+    a = render.fit(np.asarray(image, np.float32), 2 * tile)
     rgb = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a.transpose(1, 2, 0)
     rgb = (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
     h, w = rgb.shape[:2]
     zoom = tile / max(h, w)
-    return card(title, subtitle, img_tag(rgb, title, max(1, round(w * zoom)), max(1, round(h * zoom))))
+    return card(title, subtitle,
+                img_tag(rgb, title, max(1, round(w * zoom)), max(1, round(h * zoom)), max(h, w) > 64))
 
 
 def number_grid(values: np.ndarray, box: tuple | None = None, fmt: str = "{:.2f}", cmap_scale: tuple | None = None,
@@ -199,7 +203,7 @@ def number_grid(values: np.ndarray, box: tuple | None = None, fmt: str = "{:.2f}
                 r, g, b = render.colorize(np.array([v], np.float32), *cmap_scale)[0]
                 ink = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
                 style = f' style="background:rgb({r},{g},{b});color:{ink}"'
-            cells.append(f'<td class="{" ".join(cls)}"{style}>{fmt.format(float(v))}</td>')
+            cells.append(f'<td class="{" ".join(cls)}"{style}>{fmt.format(float(v) + 0.0)}</td>')  # no "-0"
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="cx-grid">{"".join(rows)}</table>'
 

@@ -186,7 +186,7 @@ def convolve(image: np.ndarray, kernels, padding="same", stride=1, dilation=1, p
             mode = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate"}[padding_mode]
             src = F.pad(src, (left, right, top, bottom), mode=mode)
         weight = torch.from_numpy(k if is3 else k.reshape(1, kh, kw))[None]
-        outs.append(F.conv2d(src.double(), weight.double(), stride=stride, dilation=dilation)[0, 0].float())
+        outs.append(F.conv2d(src, weight, stride=stride, dilation=dilation)[0, 0])
     out = torch.stack(outs).numpy()
     formulas = {"height": formula(h, (top, bottom), kh, stride, dilation),
                 "width": formula(w, (left, right), kw, stride, dilation)}

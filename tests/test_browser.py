@@ -52,3 +52,24 @@ def test_clear_then_draw_again_at_once(page):
     assert "select the draw tool" not in page.locator("#sketchpad").inner_text()
     draw(page, pen_digit(7, 0))
     assert wait_for_label(page, "7") == "7"
+
+
+def test_playground_preset_change_changes_the_output(page):
+    page.get_by_role("tab", name="Convolution playground").click()
+    out = page.locator("#pg-output")
+    out.locator("img").first.wait_for(state="visible", timeout=30_000)
+    out.locator("img").nth(1).wait_for(state="visible", timeout=30_000)
+    before = out.locator("img").nth(1).get_attribute("src")  # [0] is the input, [1] the first conv map
+    assert "Sobel x" in out.inner_text()
+    page.locator("#pg-kernels input").click()
+    page.get_by_role("option", name="Laplacian").click()
+    page.keyboard.press("Escape")
+    # remove Sobel x: its chip's close button
+    page.locator("#pg-kernels .token-remove").first.click()  # Sobel x, the first chip
+    end = time.time() + 20
+    while time.time() < end and ("Sobel x" in out.inner_text() or
+                                 out.locator("img").nth(1).get_attribute("src") == before):
+        time.sleep(0.25)
+    assert "Laplacian" in out.inner_text() and "Sobel x" not in out.inner_text()
+    assert out.locator("img").nth(1).get_attribute("src") != before
+    page.get_by_role("tab", name="Draw").click()
