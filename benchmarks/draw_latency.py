@@ -70,19 +70,18 @@ def png(a: np.ndarray) -> bytes:
     return b.getvalue()
 
 
-def round_trip(client, url: str, body: bytes, model: str, session: str | None = None) -> float:
-    """One drawing as the browser sends it: upload the canvas, join the queue for /draw
-    (in the client's session, as a browser tab keeps one), read the SSE stream to the end."""
-    t0 = time.perf_counter()
-    up = client.post(f"{url}gradio_api/upload", files={"files": ("canvas.png", body, "image/png")})
+def upload(client, url: str, body: bytes, name: str) -> dict:
+    """POST a file to Gradio's upload route, as the browser does; returns its FileData."""
+    up = client.post(f"{url}gradio_api/upload", files={"files": (name, body, "image/png")})
     up.raise_for_status()
-    path = up.json()[0]
-    fd = {"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": "canvas.png"}
-    value = {"background": None, "layers": [], "composite": fd, "id": None}
-    r = client.post(f"{url}gradio_api/call/draw", json={"data": [value, model], "session_hash": session})
+    return {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}, "orig_name": name}
+
+
+def call(client, url: str, api: str, data: list, session: str | None) -> list:
+    """Join the queue for `api` and read its SSE stream to the end; returns the outputs."""
+    r = client.post(f"{url}gradio_api/call/{api}", json={"data": data, "session_hash": session})
     r.raise_for_status()
-    eid = r.json()["event_id"]
-    with client.stream("GET", f"{url}gradio_api/call/draw/{eid}") as s:
+    with client.stream("GET", f"{url}gradio_api/call/{api}/{r.json()['event_id']}") as s:
         event = None
         for line in s.iter_lines():
             if line.startswith("event:"):
@@ -90,12 +89,17 @@ def round_trip(client, url: str, body: bytes, model: str, session: str | None = 
             elif line.startswith("data:") and event in ("complete", "error"):
                 if event == "error":
                     raise RuntimeError(line)
-                data = json.loads(line[5:])
-                if not data[4]:  # the stage mosaics
-                    raise RuntimeError("empty response")
-                break
-        else:
-            raise RuntimeError("stream ended early")
+                return json.loads(line[5:])
+    raise RuntimeError("stream ended early")
+
+
+def round_trip(client, url: str, body: bytes, model: str, session: str | None = None) -> float:
+    """One drawing as the browser sends it: upload the canvas, join the queue for /draw
+    (in the client's session, as a browser tab keeps one), read the SSE stream to the end."""
+    t0 = time.perf_counter()
+    value = {"background": None, "layers": [], "composite": upload(client, url, body, "canvas.png"), "id": None}
+    if not call(client, url, "draw", [value, model], session)[4]:  # the stage mosaics
+        raise RuntimeError("empty response")
     return time.perf_counter() - t0
 
 

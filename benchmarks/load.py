@@ -10,7 +10,6 @@ server's peak resident memory.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -23,30 +22,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
-from draw_latency import drawings, free_port, png, round_trip, wait_until_up  # noqa: E402
+from draw_latency import call, drawings, free_port, png, round_trip, upload, wait_until_up  # noqa: E402
 
 
 def classify_trip(client, url: str, body: bytes, model: str, session: str) -> float:
     t0 = time.perf_counter()
-    up = client.post(f"{url}gradio_api/upload", files={"files": ("digit.png", body, "image/png")})
-    up.raise_for_status()
-    fd = {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}, "orig_name": "digit.png"}
-    r = client.post(f"{url}gradio_api/call/classify", json={"data": [fd, model], "session_hash": session})
-    r.raise_for_status()
-    with client.stream("GET", f"{url}gradio_api/call/classify/{r.json()['event_id']}") as s:
-        event = None
-        for line in s.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                if event == "error":
-                    raise RuntimeError(line)
-                probs = json.loads(line[5:])[0]
-                if len(probs) != 10 or abs(sum(probs.values()) - 1) > 1e-3:
-                    raise RuntimeError(f"bad answer {probs}")
-                break
-        else:
-            raise RuntimeError("stream ended early")
+    probs = call(client, url, "classify", [upload(client, url, body, "digit.png"), model], session)[0]
+    if len(probs) != 10 or abs(sum(probs.values()) - 1) > 1e-3:
+        raise RuntimeError(f"bad answer {probs}")
     return time.perf_counter() - t0
 
 
