@@ -17,7 +17,7 @@ import gradio as gr  # noqa: E402
 from cnn_demo import train_view  # noqa: E402
 from cnn_demo.html_views import CSS  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, playground_tab, train_tab  # noqa: E402
+from cnn_demo.ui import draw_tab, playground_tab, train_tab, why_tab  # noqa: E402
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -33,6 +33,8 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 draw = draw_tab.build(registry)
+            with gr.Tab("Why this digit?", id="why"):
+                why_tab.build(registry, draw["sketch"], draw["model"])
             with gr.Tab("Convolution playground", id="playground"):
                 play = playground_tab.build(draw["sketch"])
             with gr.Tab("Train & Hub", id="train"):

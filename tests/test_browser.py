@@ -54,6 +54,17 @@ def test_clear_then_draw_again_at_once(page):
     assert wait_for_label(page, "7") == "7"
 
 
+def test_why_tab_explains_the_current_drawing(page):
+    # the canvas still holds the 7 drawn by the previous test
+    page.get_by_role("tab", name="Why this digit?").click()
+    page.locator("#why-go").click()
+    attr = page.locator("#why-attr")
+    attr.get_by_text("Gradient saliency").wait_for(timeout=30_000)
+    assert "Grad-CAM on C3" in attr.inner_text() and "Occlusion" in attr.inner_text()
+    assert "The model reads 7" in page.locator("#why-status").inner_text()
+    page.get_by_role("tab", name="Draw").click()
+
+
 def test_playground_preset_change_changes_the_output(page):
     page.get_by_role("tab", name="Convolution playground").click()
     out = page.locator("#pg-output")

@@ -1,0 +1,59 @@
+"""Explanations → what the "Why this digit?" tab shows: heatmaps over the input with a
+legend, sweep tables for native plots, knock-out and nudge summaries."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import explain, html_views, render
+
+ZOOM = 7  # 28 px → 196 px
+
+
+def overlay(img: np.ndarray, heat: np.ndarray, signed: bool) -> tuple[np.ndarray, tuple]:
+    """The input in gray with the heatmap blended over it (alpha grows with |heat|)."""
+    m = float(np.abs(heat).max()) or 1e-8
+    scale = ("diverging", -m, m) if signed else ("viridis", 0.0, m)
+    col = render.colorize(heat, *scale).astype(np.float32)
+    base = np.repeat((np.clip(img, 0, 1) * 255)[..., None], 3, 2)
+    alpha = np.clip(np.abs(heat) / m, 0, 1)[..., None] * 0.85
+    return (base * (1 - alpha) + col * alpha).round().astype(np.uint8), scale
+
+
+def heat_card(title: str, sub: str, img: np.ndarray, heat: np.ndarray, signed: bool, meaning: str) -> str:
+    rgb, scale = overlay(img, heat, signed)
+    body = html_views.img_tag(rgb, title, 28 * ZOOM, 28 * ZOOM) + f'<p class="cx-sub">{meaning}</p>'
+    return html_views.card(title, sub, body, scale)
+
+
+def attributions_html(model, img: np.ndarray, cls: int, versus: int | None, layer: str) -> str:
+    what = f"“{cls}”" if versus is None else f"“{cls}” rather than “{versus}”"
+    sal = explain.saliency(model, img, cls, versus)
+    cam = explain.gradcam(model, img, cls, layer, versus)
+    occ = explain.occlusion(model, img, cls)
+    cards = [
+        heat_card("Gradient saliency", f"for {what}", img, sal, True,
+                  "Red: brightening this pixel would raise the score; blue: would lower it."),
+        heat_card(f"Grad-CAM on {layer}", f"for {what}", img, cam, False,
+                  f"Where {layer}'s feature maps that matter for this answer are active (bright = most)."),
+        heat_card("Occlusion (6×6 patches)", f"probability of “{cls}”", img, occ, True,
+                  "Red: blanking this region lowers the probability (it supports the answer); blue: raises it."),
+    ]
+    return '<div class="cx-stages">' + "".join(cards) + "</div>"
+
+
+def sweep_frame(values: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"value": np.repeat(values, 10), "probability": probs.reshape(-1),
+                         "digit": np.tile([str(d) for d in range(10)], len(values))})
+
+
+def nudge_html(img: np.ndarray, target: int, after: np.ndarray, delta: np.ndarray, steps: int, p: float) -> str:
+    gray = lambda a: np.repeat(render.gray(a)[..., None], 3, 2)  # noqa: E731
+    m = float(np.abs(delta).max()) or 1e-8
+    scale = ("diverging", -m, m)
+    d = render.colorize(delta, *scale)
+    figs = "".join(f'<figure class="cx-map">{html_views.img_tag(a, t, 140, 140)}<figcaption>{t}</figcaption></figure>'
+                   for a, t in [(gray(img), "before"), (gray(after), f"after: reads {target}"), (d, "difference")])
+    sub = (f"{steps} gradient steps; now {p:.0%} “{target}”; changed pixels by at most "
+           f"{np.abs(delta).max():.2f} (of 1)")
+    return html_views.card("Nudge", sub, f'<div class="cx-maps">{figs}</div>', scale)
