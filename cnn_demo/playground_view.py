@@ -66,7 +66,6 @@ def chain_html(image: np.ndarray, s: Settings, note: str = "") -> str:
     res, _, names = run(image, s)
     img = np.asarray(image, np.float32)
     h, w = img.shape[-2:]
-    k = np.asarray(s.kernels[0])
     parts = []
     chans = "grayscale" if img.ndim == 2 else "RGB (2-D kernels see the mean of R, G and B)"
     parts.append(html_views.rgb_card("Input", f"{h}×{w}, {chans}{note}", img))

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from cnn_demo.data import DataError, load_mnist, read_folder

@@ -34,7 +34,7 @@ def seven():
 def test_saliency_of_a_linear_path_is_its_weights():
     net = tiny_net()
     x = np.random.default_rng(0).random((28, 28)).astype(np.float32)
-    w_conv, b_conv = net.conv.weight.detach().numpy()[:, 0, 0, 0], net.conv.bias.detach().numpy()
+    w_conv = net.conv.weight.detach().numpy()[:, 0, 0, 0]
     V = net.fc.weight.detach().numpy().reshape(10, 2, 28, 28)
     # logit_c = Σ_k Σ_ij V[c,k,i,j] (w_k x_ij + b_k) + b  →  ∂/∂x_ij = Σ_k V[c,k,i,j] w_k
     expect = (V[3] * w_conv[:, None, None]).sum(0)

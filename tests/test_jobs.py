@@ -5,7 +5,6 @@ import time
 import pytest
 
 from cnn_demo import checkpoints, jobs
-from cnn_demo.checkpoints import CheckpointError
 from cnn_demo.models import build
 from cnn_demo.train import TrainConfig
 

@@ -17,9 +17,7 @@ def client(app_url):
 def test_train_reports_progress_then_classifies_with_the_new_checkpoint(client, tmp_path, pen_digits):
     job = client.submit(arch="tinycnn", epochs=1, batch_size=256, train_size=512, seed=1, name="ci-tiny",
                         api_name="/train")
-    seen = []
     while not job.done():
-        seen = job.outputs()
         time.sleep(0.2)
     result = job.result()
     progress = [o for o in job.outputs() if "progress" in o]
