@@ -33,8 +33,8 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 draw = draw_tab.build(registry)
-            with gr.Tab("Why this digit?", id="why"):
-                why_tab.build(registry, draw["sketch"], draw["model"])
+            with gr.Tab("Why this digit?", id="why") as why:
+                why_tab.build(registry, draw["sketch"], draw["model"], why)
             with gr.Tab("Convolution playground", id="playground"):
                 play = playground_tab.build(draw["sketch"])
             with gr.Tab("Train & Hub", id="train"):

@@ -64,10 +64,34 @@ def gradcam(model: StagedNet, img, cls: int, layer: str, versus: int | None = No
         _objective(h, cls, versus).sum().backward()
     a, g = acts["a"], acts["a"].grad
     w = g.mean((2, 3), keepdim=True)
-    cam = F.relu((w * a).sum(1, keepdim=True)).detach()
-    cam = F.interpolate(cam, size=(28, 28), mode="bilinear", align_corners=False)[0, 0]
+    cam = F.relu((w * a).sum(1)).detach()[0].numpy()
+    cam = to_input_grid(cam, *centres(model, layer))
     m = float(cam.max())
-    return (cam / m).numpy() if m > 0 else cam.numpy()
+    return cam / m if m > 0 else cam
+
+
+def centres(model: StagedNet, layer: str) -> tuple[float, float]:
+    """(first, step): cell i of `layer`'s maps is centred on input pixel first + step·i — the
+    receptive-field arithmetic; a plain stretch to 28×28 would misplace LeNet-5's C3 by 3 px."""
+    first, step = 0.0, 1.0
+    for name, m in model.named_children():
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+            s = m.stride if isinstance(m.stride, int) else m.stride[0]
+            p = m.padding if isinstance(m.padding, int) else m.padding[0]
+            first += ((k - 1) / 2 - p) * step
+            step *= s
+        if name == layer:
+            break
+    return first, step
+
+
+def to_input_grid(cam: np.ndarray, first: float, step: float) -> np.ndarray:
+    """Bilinear resampling of a (h, w) map whose cells sit at first + step·i onto 28×28 pixels."""
+    h, w = cam.shape
+    u = np.arange(28)
+    rows = np.stack([np.interp(u, first + step * np.arange(h), cam[:, j]) for j in range(w)], 1)
+    return np.stack([np.interp(u, first + step * np.arange(w), rows[i]) for i in range(28)]).astype(np.float32)
 
 
 @torch.inference_mode()

@@ -26,7 +26,31 @@ def heat_card(title: str, sub: str, img: np.ndarray, heat: np.ndarray, signed: b
     return html_views.card(title, sub, body, scale)
 
 
-def attributions_html(model, img: np.ndarray, cls: int, versus: int | None, layer: str) -> str:
+def canvas_card(pre, maps: dict, side: int = 200) -> str:
+    """Heatmaps carried back onto the learner's own canvas (dark ink on white, as drawn)."""
+    ink = pre.steps["ink"]
+    step = max(1, int(np.ceil(max(ink.shape) / side)))
+    figs = []
+    scale = None
+    for title, heat in maps.items():
+        back = pre.to_ink_coords(heat)[::step, ::step]
+        paper = 1 - ink[::step, ::step]
+        m = float(np.abs(back).max()) or 1e-8
+        scale = ("diverging", -m, m)
+        col = render.colorize(back, *scale).astype(np.float32)
+        base = np.repeat((paper * 255)[..., None], 3, 2)
+        alpha = np.clip(np.abs(back) / m, 0, 1)[..., None] * 0.75
+        rgb = (base * (1 - alpha) + col * alpha).round().astype(np.uint8)
+        h, w = rgb.shape[:2]
+        tag = html_views.img_tag(rgb, title, w * side // max(h, w), h * side // max(h, w), True)
+        figs.append(f'<figure class="cx-map">{tag}'
+                    f"<figcaption>{title}</figcaption></figure>")
+    return html_views.card("On your canvas", "the same maps carried back to where you drew, each on its own "
+                           "scale (red: supports the answer; blue: speaks against it)",
+                           f'<div class="cx-maps">{"".join(figs)}</div>')
+
+
+def attributions_html(model, img: np.ndarray, cls: int, versus: int | None, layer: str, pre=None) -> str:
     what = f"“{cls}”" if versus is None else f"“{cls}” rather than “{versus}”"
     sal = explain.saliency(model, img, cls, versus)
     cam = explain.gradcam(model, img, cls, layer, versus)
@@ -39,6 +63,8 @@ def attributions_html(model, img: np.ndarray, cls: int, versus: int | None, laye
         heat_card("Occlusion (6×6 patches)", f"probability of “{cls}”", img, occ, True,
                   "Red: blanking this region lowers the probability (it supports the answer); blue: raises it."),
     ]
+    if pre is not None:
+        cards.append(canvas_card(pre, {f"Grad-CAM on {layer}": cam, "occlusion": occ}))
     return '<div class="cx-stages">' + "".join(cards) + "</div>"
 
 

@@ -34,6 +34,19 @@ class Preprocessed:
     bbox: tuple = ()  # (top, left, bottom, right) of the ink in the given image
     center_of_mass: tuple = ()  # (row, col) in the 28×28 frame, before shifting
     stroke_width: float = 0.0  # estimated, as a fraction of the digit's longer side
+    grid_map: tuple = (1.0, 0.0, 0.0)  # (scale, row offset, col offset): 28×28 grid = scale·(ink − (top, left)) + offset
+
+    def to_ink_coords(self, heat: np.ndarray) -> np.ndarray:
+        """A 28×28 map carried back onto the ink image (steps["ink"]): where on the canvas
+        each value of the network's input came from (nearest grid cell; 0 outside it)."""
+        ink = self.steps["ink"]
+        s, oy, ox = self.grid_map
+        top, left = self.bbox[:2]
+        gy = np.floor(s * (np.arange(ink.shape[0]) - top) + oy).astype(int)
+        gx = np.floor(s * (np.arange(ink.shape[1]) - left) + ox).astype(int)
+        vy, vx = (gy >= 0) & (gy < 28), (gx >= 0) & (gx < 28)
+        out = heat[np.clip(gy, 0, 27)][:, np.clip(gx, 0, 27)]
+        return np.where(vy[:, None] & vx[None, :], out, 0).astype(np.float32)
 
     def tensor(self) -> torch.Tensor:
         return torch.from_numpy(self.image)[None, None]
@@ -156,6 +169,7 @@ def preprocess(img, normalize_width: bool = True, paper: str = "auto") -> Prepro
     s = WORK / max(h, w)
     work = _resize(crop, (max(1, round(h * s)), max(1, round(w * s))))
     width = stroke_width(work) / WORK
+    pad = 0
     if normalize_width and width > 0:
         target = TARGET_WIDTH * WORK
         delta = round((target - width * WORK) / 2)
@@ -180,5 +194,6 @@ def preprocess(img, normalize_width: bool = True, paper: str = "auto") -> Prepro
     boxed = np.zeros((28, 28), np.float32)
     boxed[(28 - fh) // 2:(28 - fh) // 2 + fh, (28 - fw) // 2:(28 - fw) // 2 + fw] = fit
     steps = {"ink": ink, "cropped": crop, "stroke width": work, "fit 20×20": boxed, "centred (28×28)": out}
+    grid_map = (s * s20, pad * s20 + oy, pad * s20 + ox)
     return Preprocessed(out, steps, (int(top), int(left), int(bottom), int(right)),
-                        (float(cy + oy), float(cx + ox)), width)
+                        (float(cy + oy), float(cx + ox)), width, grid_map)

@@ -97,3 +97,14 @@ def test_nudge_reaches_the_target_and_stays_an_image(lenet, seven):
         probs = torch.softmax(lenet(torch.from_numpy(after)[None, None]), 1)[0]
     assert int(probs.argmax()) == 1 and p == pytest.approx(float(probs[1]))
     assert np.abs(delta).max() > 0
+
+
+def test_receptive_field_centres():
+    from cnn_demo.models import build
+    assert explain.centres(build("lenet5"), "C1") == (0.0, 1.0)
+    assert explain.centres(build("lenet5"), "C3") == (4.5, 2.0)  # C3 cell i sees input pixels 2i … 2i+9
+    assert explain.centres(build("tinycnn"), "conv2") == (0.5, 2.0)
+    cam = np.zeros((10, 10), np.float32)
+    cam[0, 0] = 1
+    grid = explain.to_input_grid(cam, 4.5, 2.0)
+    assert np.unravel_index(grid.argmax(), grid.shape) == (0, 0) and grid[4, 4] == 1.0 and grid[5, 5] < 1

@@ -103,3 +103,13 @@ def test_nan_and_wrong_shapes():
     with pytest.raises(InputError):
         preprocess(a)
     assert to_ink(np.full((5, 5), 300.0)).max() <= 1
+
+
+def test_the_input_maps_back_onto_the_drawn_ink(pen_digits):
+    for i in (0, 7, 33):
+        pre = preprocess(digit_canvas(pen_digits, i, frac=0.5 + 0.1 * (i % 3)))
+        back = pre.to_ink_coords(pre.image)
+        ink = pre.steps["ink"] > 0.5
+        assert back.shape == ink.shape
+        assert (back[ink] > 0.2).mean() > 0.8  # where the user drew, the network's input has ink
+        assert (back[~ink] > 0.2).mean() < 0.1

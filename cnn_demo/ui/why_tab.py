@@ -18,7 +18,7 @@ PREDICTION = "the prediction"
 _INTACT: dict[int, float] = {}  # test accuracy of each intact model, computed once
 
 
-def build(registry: Registry, sketch, model):
+def build(registry: Registry, sketch, model, tab=None):
     gr.Markdown("### Why this digit?\nDraw on the **Draw** tab; this tab explains what the chosen model "
                 "reads in that drawing. Pick a class to ask *why this digit* (the prediction) or "
                 "*why not k* (any other digit, compared with the prediction).")
@@ -51,11 +51,12 @@ def build(registry: Registry, sketch, model):
             raise InputError("Draw a digit on the Draw tab first.")
         name = (choice or "lenet5").split("+")[0]
         entry = registry.get(name)
-        return preprocess(img, paper="light").image, entry.ck.model
+        pre = preprocess(img, paper="light")
+        return pre.image, entry.ck.model, pre
 
     def explain_all(value, choice, cls_v, layer_v, kind_v):
         try:
-            img, m = current(value, choice)
+            img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint) as e:
             return f"⚠️ {e}", "", gr.update(), gr.update(), gr.update(), None
         probs = probabilities(m, _tensor(img))[0]
@@ -67,14 +68,14 @@ def build(registry: Registry, sketch, model):
         values, sweep_probs, _ = explain.sweep(m, img, kind_v)
         msg = f"The model reads **{pred}** ({probs[pred]:.0%})." + (
             f" Explaining why **{c}** and not {pred}." if versus is not None else "")
-        return (msg, explain_view.attributions_html(m, img, c, versus, lay),
+        return (msg, explain_view.attributions_html(m, img, c, versus, lay, pre),
                 gr.update(choices=layers, value=lay), gr.update(choices=layers[:2], value=layers[0]),
                 gr.update(choices=list(range(getattr(m, layers[0]).out_channels)), value=[]),
                 explain_view.sweep_frame(values, sweep_probs))
 
     def on_ko_layer(value, choice, layer_v):
         try:
-            _, m = current(value, choice)
+            _, m, _ = current(value, choice)
         except (InputError, UnknownCheckpoint):
             return gr.update()
         n = getattr(m, layer_v).out_channels if layer_v else 0
@@ -82,7 +83,7 @@ def build(registry: Registry, sketch, model):
 
     def knock_out(value, choice, layer_v, chans):
         try:
-            img, m = current(value, choice)
+            img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint) as e:
             return f"⚠️ {e}", None
         if not layer_v:
@@ -104,7 +105,7 @@ def build(registry: Registry, sketch, model):
 
     def on_nudge(value, choice, target_v):
         try:
-            img, m = current(value, choice)
+            img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint) as e:
             return f"⚠️ {e}"
         after, delta, steps, p = explain.nudge(m, img, int(target_v))
@@ -112,7 +113,7 @@ def build(registry: Registry, sketch, model):
 
     def on_sweep(value, choice, kind_v):
         try:
-            img, m = current(value, choice)
+            img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint):
             return None
         values, probs, _ = explain.sweep(m, img, kind_v)
@@ -120,6 +121,9 @@ def build(registry: Registry, sketch, model):
 
     opts = dict(api_visibility="private", show_progress="minimal")
     go.click(explain_all, [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot], **opts)
+    if tab is not None:  # opening the tab explains the drawing as it is now
+        tab.select(explain_all, [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot],
+                   **opts)
     cls.change(explain_all, [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot], **opts)
     ko_layer.change(on_ko_layer, [sketch, model, ko_layer], ko_chans, **opts)
     ko_chans.change(knock_out, [sketch, model, ko_layer, ko_chans], [ko_out, ko_probs], **opts)
