@@ -14,10 +14,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import gradio as gr  # noqa: E402
 
-from cnn_demo import train_view  # noqa: E402
+from cnn_demo import insights_view, train_view  # noqa: E402
 from cnn_demo.html_views import CSS  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, playground_tab, train_tab, why_tab  # noqa: E402
+from cnn_demo.ui import draw_tab, insights_tab, playground_tab, train_tab, why_tab  # noqa: E402
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -35,6 +35,8 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
                 draw = draw_tab.build(registry)
             with gr.Tab("Why this digit?", id="why") as why:
                 why_tab.build(registry, draw["sketch"], draw["model"], why)
+            with gr.Tab("What neurons look for", id="insights") as ins_tab:
+                ins_load = insights_tab.build(registry, draw["sketch"])
             with gr.Tab("Convolution playground", id="playground"):
                 play = playground_tab.build(draw["sketch"])
             with gr.Tab("Train & Hub", id="train"):
@@ -42,6 +44,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         gr.api(playground_tab.convolve_api, api_name="convolve")
         demo.load(draw["on_model"], [draw["model"]], [draw["filters"], draw["table"]],
                   api_visibility="private")
+        ins_tab.select(*ins_load, api_visibility="private", show_progress="minimal")
         for fn, inputs, outputs in (play["load"], play["colour"]):
             demo.load(fn, inputs, outputs, api_visibility="private")
     demo.registry = registry
@@ -49,7 +52,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    return {"css": CSS + train_view.CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb", "theme": gr.themes.Soft()}
+    return {"css": CSS + train_view.CSS + insights_view.CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb", "theme": gr.themes.Soft()}
 
 
 def main(argv=None):

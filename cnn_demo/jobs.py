@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoints
+from . import checkpoints, insights
 from .data import DataError, MNIST, load_mnist
 from .train import TrainConfig, default_device, train
 
@@ -79,6 +79,8 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
             res = train(cfg, data, device, on_event=events.put, should_stop=stop.exists,
                         evals_per_epoch=evals_per_epoch(cfg.epochs))
             path = checkpoints.save_new(res.model, out_dir, name, res.meta())
+            # the dataset views of the new checkpoint, while the test set is at hand (~1 s)
+            insights.save(insights.compute(res.model, data.raw("test"), data.labels("test")), path)
             outcome.update(kind="done", checkpoint=name, path=str(path), test_accuracy=res.test_accuracy,
                            stopped=res.stopped, train_seconds=res.train_seconds)
         except Exception as e:  # reported to the learner as a sentence; the app keeps serving

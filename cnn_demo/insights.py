@@ -1,0 +1,198 @@
+"""What each neuron looks for, over the MNIST test set: top examples per channel (with the
+patch that excites it), class signatures, a 2-D embedding of F6, the confusion matrix.
+
+Computed once per checkpoint in one pass over the 10,000 test digits and kept beside it
+as `insights.safetensors` (indices, activations, thumbnails), so the views work without
+the dataset at run time. Feature visualisation (activation maximisation) is on demand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save as np_save
+from torch import nn
+
+from .checkpoints import _atomic_write
+from .data import to_float
+from .models import StagedNet
+
+FILE = "insights.safetensors"
+TOP = 9
+EMBED_N = 2000
+
+
+def conv_names(model: StagedNet) -> list[str]:
+    return [n for n, m in model.named_children() if isinstance(m, nn.Conv2d)]
+
+
+def feature_name(model: StagedNet) -> str:
+    """The last hidden representation before the output: LeNet-5's F6, TinyCNN's pool2."""
+    names = [n for n, _ in model.named_children()]
+    return "F6_relu" if "F6_relu" in names else names[-3]
+
+
+def receptive_fields(model: StagedNet) -> dict[str, tuple[float, float, int]]:
+    """For each conv layer: (first centre, step, field size) in input pixels."""
+    out, first, step, size = {}, 0.0, 1.0, 1
+    for name, m in model.named_children():
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d)):
+            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+            s = m.stride if isinstance(m.stride, int) else m.stride[0]
+            p = m.padding if isinstance(m.padding, int) else m.padding[0]
+            first += ((k - 1) / 2 - p) * step
+            size += (k - 1) * step
+            step *= s
+            if isinstance(m, nn.Conv2d):
+                out[name] = (first, step, int(size))
+    return out
+
+
+@dataclass
+class Insights:
+    arrays: dict  # name → numpy array (what the file holds)
+
+    def top(self, layer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indices (C, 9), activations (C, 9), best positions (C, 9, 2)) of a conv layer."""
+        a = self.arrays
+        return a[f"top/{layer}/idx"], a[f"top/{layer}/act"], a[f"top/{layer}/pos"]
+
+    def thumb(self, idx: int) -> np.ndarray:
+        a = self.arrays
+        k = np.searchsorted(a["thumb_idx"], idx)
+        return a["thumbs"][k]
+
+
+@torch.inference_mode()
+def compute(model: StagedNet, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> Insights:
+    """One pass over the test set: per-channel maxima (and where), F6, logits."""
+    convs = conv_names(model)
+    feat = feature_name(model)
+    maxima = {c: [] for c in convs}
+    argpos = {c: [] for c in convs}
+    feats, logits = [], []
+    for i in range(0, len(x), batch):
+        xb = to_float(x[i:i + batch])
+        for name, out in model.stages(xb):
+            if name in maxima:
+                flat = out.flatten(2)
+                v, j = flat.max(2)
+                maxima[name].append(v)
+                argpos[name].append(torch.stack([j // out.shape[-1], j % out.shape[-1]], -1))
+            if name == feat:
+                feats.append(out.flatten(1))
+        logits.append(out)
+    logits = torch.cat(logits)
+    probs = torch.softmax(logits, 1)
+    pred = probs.argmax(1)
+    arr: dict[str, np.ndarray] = {}
+    keep = set()
+    for c in convs:
+        v = torch.cat(maxima[c])  # (N, C)
+        pos = torch.cat(argpos[c])  # (N, C, 2)
+        tv, ti = v.topk(TOP, dim=0)  # (9, C)
+        arr[f"top/{c}/idx"] = ti.T.numpy().astype(np.int32)
+        arr[f"top/{c}/act"] = tv.T.numpy()
+        arr[f"top/{c}/pos"] = pos[ti, torch.arange(v.shape[1])].permute(1, 0, 2).numpy().astype(np.int16)
+        arr[f"max/{c}"] = v.max(0).values.numpy()
+        keep.update(ti.flatten().tolist())
+    f = torch.cat(feats)
+    g = torch.Generator().manual_seed(0)
+    sample = torch.randperm(len(x), generator=g)[:EMBED_N].sort().values
+    fs = f[sample]
+    mean = fs.mean(0)
+    _, _, v = torch.pca_lowrank(fs - mean, q=2, center=False)
+    arr["embed/idx"] = sample.numpy().astype(np.int32)
+    arr["embed/xy"] = ((fs - mean) @ v).numpy()
+    arr["embed/mean"], arr["embed/axes"] = mean.numpy(), v.numpy()
+    arr["embed/label"] = y[sample].numpy().astype(np.int8)
+    keep.update(sample.tolist())
+    conf = torch.zeros(10, 10, dtype=torch.int64)
+    conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    arr["confusion"] = conf.numpy()
+    wrong = (pred != y).nonzero().flatten()
+    arr["wrong/idx"] = wrong.numpy().astype(np.int32)
+    arr["wrong/probs"] = probs[wrong].numpy()
+    arr["wrong/pred"] = pred[wrong].numpy().astype(np.int8)
+    arr["wrong/label"] = y[wrong].numpy().astype(np.int8)
+    keep.update(wrong.tolist())
+    # class signatures: each class's mean of every 1-D stage (C5, F6, OUTPUT or feature, fc)
+    sig = {}
+    for name, out in model.stages(to_float(x[:2000])):
+        if out.ndim == 2 or (out.ndim == 4 and out.shape[-1] == 1):
+            sig[name] = out.flatten(1)
+    for name, v in sig.items():
+        arr[f"sig/{name}"] = torch.stack([v[y[:2000] == k].mean(0) for k in range(10)]).numpy()
+    idx = np.array(sorted(keep), np.int32)
+    arr["thumb_idx"] = idx
+    arr["thumbs"] = x[torch.from_numpy(idx).long(), 0].numpy().astype(np.uint8)
+    return Insights(arr)
+
+
+def save(ins: Insights, folder: str | Path) -> Path:
+    path = Path(folder) / FILE
+    _atomic_write(path, np_save({k: np.ascontiguousarray(v) for k, v in ins.arrays.items()}))
+    return path
+
+
+def load(folder: str | Path) -> Insights | None:
+    path = Path(folder) / FILE
+    return Insights(load_file(str(path))) if path.is_file() else None
+
+
+def embed_point(ins: Insights, model: StagedNet, x: torch.Tensor) -> np.ndarray:
+    """Where a new drawing lands in the embedding (same PCA axes)."""
+    feat = feature_name(model)
+    with torch.inference_mode():
+        for name, out in model.stages(x):
+            if name == feat:
+                f = out.flatten(1)
+                break
+    a = ins.arrays
+    return ((f.numpy() - a["embed/mean"]) @ a["embed/axes"])[0]
+
+
+def closest_class(ins: Insights, vec: np.ndarray, stage: str) -> tuple[int, np.ndarray]:
+    """The class whose mean signature is nearest (cosine) to the drawing's, and all similarities."""
+    sig = ins.arrays[f"sig/{stage}"]
+    v = vec.reshape(-1)
+    sims = sig @ v / (np.linalg.norm(sig, axis=1) * np.linalg.norm(v) + 1e-8)
+    return int(sims.argmax()), sims
+
+
+def visualise(model: StagedNet, layer: str, channel: int, steps: int = 150, lr: float = 0.1,
+              tv: float = 0.0005, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Activation maximisation: an image in [0, 1] that drives the channel's strongest response.
+    Readable thanks to random jitter (±1 px) and a total-variation penalty; the image is kept in
+    the valid pixel range by projection. A soft maximum over positions gives every position
+    a gradient, not only the current winner. Returns the image and its activation."""
+    g = torch.Generator().manual_seed(seed)
+    img = (0.5 + torch.randn(1, 1, 28, 28, generator=g) * 0.05).clamp(0, 1).requires_grad_(True)
+    opt = torch.optim.Adam([img], lr=lr)
+
+    def response(x):
+        for name, out in model.stages(x):
+            if name == layer:
+                return out[:, channel].flatten(1)
+        raise ValueError(f"No layer {layer!r}")
+
+    with torch.enable_grad():
+        for _ in range(steps):
+            dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
+            r = response(torch.roll(img, (dy, dx), (2, 3)))
+            soft_max = torch.logsumexp(r * 4, 1) / 4
+            tvl = (img[..., 1:, :] - img[..., :-1, :]).abs().sum() + (img[..., :, 1:] - img[..., :, :-1]).abs().sum()
+            loss = -soft_max.mean() + tv * tvl
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                img.clamp_(0, 1)
+    with torch.inference_mode():
+        a = float(response(img).max())
+    return img.detach()[0, 0].numpy(), a
+
+
+__all__ = ["compute", "save", "load", "embed_point", "closest_class", "visualise", "receptive_fields"]

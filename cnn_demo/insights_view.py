@@ -1,0 +1,112 @@
+"""Insights → what the "What neurons look for" tab shows."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import html_views, insights, render
+
+Z = 4  # thumbnails: 28 px → 112 px
+
+
+def thumb_with_box(img: np.ndarray, box: tuple | None = None) -> np.ndarray:
+    """An MNIST thumbnail (uint8, ink white) upscaled, with a receptive-field box outlined."""
+    big = np.repeat(np.repeat(img, Z, 0), Z, 1)
+    rgb = np.repeat(big[..., None], 3, 2).copy()
+    if box:
+        t, l, b, r = (max(0, min(28 * Z - 1, int(round(v * Z)))) for v in box)
+        col = np.array([245, 158, 11], np.uint8)
+        rgb[t:t + 2, l:r + 1] = col
+        rgb[max(t, b - 1):b + 1, l:r + 1] = col
+        rgb[t:b + 1, l:l + 2] = col
+        rgb[t:b + 1, max(l, r - 1):r + 1] = col
+    return rgb
+
+
+def top_html(ins: insights.Insights, model, layer: str, channel: int) -> str:
+    idx, act, pos = ins.top(layer)
+    first, step, size = insights.receptive_fields(model)[layer]
+    figs = []
+    for k in range(idx.shape[1]):
+        r, c = pos[channel, k]
+        cy, cx = first + step * r, first + step * c
+        box = (cy - (size - 1) / 2, cx - (size - 1) / 2, cy + (size - 1) / 2 + 1, cx + (size - 1) / 2 + 1)
+        tag = html_views.img_tag(thumb_with_box(ins.thumb(int(idx[channel, k])), box), f"test #{idx[channel, k]}",
+                                 28 * Z, 28 * Z)
+        figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx[channel, k]} · {act[channel, k]:.2f}</figcaption></figure>')
+    sub = (f"the 9 of 10,000 test digits that drive channel {channel} hardest; the box is the {size}×{size} patch "
+           f"its strongest response sees (its receptive field); numbers: test index · activation")
+    return html_views.card(f"{layer}, channel {channel}: top examples", sub, f'<div class="cx-maps">{"".join(figs)}</div>')
+
+
+def visual_html(img: np.ndarray, act: float, best: float, layer: str, channel: int) -> str:
+    tag = html_views.img_tag(np.repeat(render.gray(img)[..., None], 3, 2), "optimised input", 168, 168)
+    sub = (f"an input optimised to excite {layer} channel {channel} (jitter + total-variation penalty, pixels kept "
+           f"in [0, 1]): activation {act:.2f}, against {best:.2f} for the best of the 10,000 test digits")
+    return html_views.card("What it looks for", sub, tag)
+
+
+def signatures_html(ins: insights.Insights, stage: str, drawing: np.ndarray | None) -> str:
+    sig = ins.arrays[f"sig/{stage}"]
+    vals = sig if drawing is None else np.vstack([sig, drawing.reshape(1, -1)])
+    m = float(np.abs(vals).max()) or 1e-8
+    scale = ("diverging", -m, m) if vals.min() < 0 else ("viridis", 0.0, m)
+    rows = []
+    closest = None
+    if drawing is not None:
+        closest, sims = insights.closest_class(ins, drawing, stage)
+    for k in range(10):
+        tag = html_views.img_tag(render.colorize(sig[k:k + 1], *scale), f"class {k}", 480, 16)
+        sim = f" · similarity {sims[k]:.2f}" if drawing is not None else ""
+        mark = " ◀ closest" if k == closest else ""
+        rows.append(f"<div class='cx-sigrow'><b>{k}</b>{tag}<span class='cx-sub'>{sim}{mark}</span></div>")
+    if drawing is not None:
+        tag = html_views.img_tag(render.colorize(drawing.reshape(1, -1), *scale), "your drawing", 480, 16)
+        rows.append(f"<div class='cx-sigrow'><b>you</b>{tag}<span class='cx-sub'> closest: {closest}</span></div>")
+    sub = (f"{stage}: each class's average over 2,000 test digits, one cell per value"
+           + ("; your drawing below, compared by cosine similarity" if drawing is not None else
+              "; draw on the Draw tab to compare yours"))
+    return html_views.card(f"Class signatures at {stage}", sub, "".join(rows), scale)
+
+
+def embedding_frame(ins: insights.Insights, point: np.ndarray | None) -> pd.DataFrame:
+    a = ins.arrays
+    df = pd.DataFrame({"x": a["embed/xy"][:, 0], "y": a["embed/xy"][:, 1],
+                       "digit": [str(v) for v in a["embed/label"]], "test index": a["embed/idx"]})
+    if point is not None:
+        df = pd.concat([df, pd.DataFrame({"x": [point[0]], "y": [point[1]], "digit": ["your drawing"],
+                                          "test index": [-1]})], ignore_index=True)
+    return df
+
+
+def confusion_frame(ins: insights.Insights) -> pd.DataFrame:
+    conf = ins.arrays["confusion"]
+    df = pd.DataFrame(conf, columns=[f"→ {k}" for k in range(10)])
+    df.insert(0, "true", [str(k) for k in range(10)])
+    return df
+
+
+def errors_html(ins: insights.Insights, true: int, pred: int) -> str:
+    a = ins.arrays
+    sel = np.flatnonzero((a["wrong/label"] == true) & (a["wrong/pred"] == pred))
+    if true == pred:
+        n = int(a["confusion"][true, true])
+        return html_views.card(f"{true} read as {pred}", f"{n} test digits read correctly; pick an off-diagonal cell "
+                               "to see mistakes", "")
+    figs = []
+    for k in sel[:24]:
+        idx = int(a["wrong/idx"][k])
+        p = a["wrong/probs"][k]
+        tag = html_views.img_tag(thumb_with_box(ins.thumb(idx)), f"test #{idx}", 84, 84)
+        figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx}<br>{pred}: {p[pred]:.0%} · '
+                    f'{true}: {p[true]:.0%}</figcaption></figure>')
+    more = f" (first 24 of {len(sel)})" if len(sel) > 24 else ""
+    return html_views.card(f"True {true}, read as {pred}: {len(sel)} test digits{more}",
+                           "with the probability the model gave the wrong and the right digit",
+                           f'<div class="cx-maps">{"".join(figs)}</div>' if figs else "<p>None.</p>")
+
+
+CSS = """
+.cx-sigrow { display: flex; align-items: center; gap: 8px; margin: 2px 0; }
+.cx-sigrow b { width: 2.5em; text-align: right; }
+"""
