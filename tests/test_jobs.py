@@ -26,6 +26,9 @@ def test_stream_reports_progress_and_saves(tmp_path, tiny_mnist_dir):
     done = recs[-1]
     assert done["kind"] == "done" and not done["stopped"]
     assert checkpoints.load(done["path"]).meta["test_accuracy"] == round(done["test_accuracy"], 4)
+    from cnn_demo import insights
+    ins = insights.load(done["path"])  # the dataset views come with every new checkpoint
+    assert ins is not None and ins.arrays["confusion"].sum() == 256
 
 
 def test_stop_keeps_the_best_so_far(tmp_path, tiny_mnist_dir):
