@@ -5,28 +5,18 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from timing import timed  # noqa: E402
 from cnn_demo import checkpoints, explain  # noqa: E402
 from cnn_demo.data import load_mnist  # noqa: E402
 from cnn_demo.evaluate import accuracy  # noqa: E402
-
-
-def timed(fn, repeats):
-    fn()
-    t = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(t), max(t)
 
 
 def main(argv=None):

@@ -6,7 +6,6 @@ then each view's server time, and placing a new drawing in the embedding.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -15,18 +14,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from timing import timed  # noqa: E402
 from cnn_demo import checkpoints, insights, insights_view  # noqa: E402
 from cnn_demo.data import load_mnist, to_float  # noqa: E402
-
-
-def timed(fn, repeats):
-    fn()
-    t = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(t), max(t)
 
 
 def main(argv=None):
