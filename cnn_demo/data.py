@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,13 @@ def load_mnist(data_dir: str | os.PathLike | None = None, allow_download: bool =
     if not allow_download:
         raise DataError(f"No MNIST here: set ${ENV_VAR} or --data-dir to a folder with the four IDX files.")
     return read_folder(download())
+
+
+@lru_cache(maxsize=2)
+def cached(data_dir: str | None = None) -> MNIST:
+    """`load_mnist`, read once per process: training, the random test digit, knock-out
+    accuracies and insights all share the same tensors (~55 MB)."""
+    return load_mnist(data_dir)
 
 
 def local_folder() -> str | None:

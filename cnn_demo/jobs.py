@@ -12,23 +12,17 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import checkpoints, insights
-from .data import DataError, MNIST, load_mnist
+from .data import DataError, cached
 from .train import TrainConfig, default_device, train
 
 STOP_DIR = Path(tempfile.gettempdir()) / "cnn_demo_stop"
 MAX_TRAIN_SIZE = 60_000
-
-
-@lru_cache(maxsize=2)
-def cached_mnist(data_dir: str | None) -> MNIST:
-    return load_mnist(data_dir)
 
 
 def stop_file(job_id: str) -> Path:
@@ -63,7 +57,7 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
             raise checkpoints.CheckpointError(f"A checkpoint named {name!r} already exists; choose another name.")
         if cfg.train_size > MAX_TRAIN_SIZE:
             raise ValueError(f"The training set has {MAX_TRAIN_SIZE:,} images; ask for at most that many.")
-        data = cached_mnist(data_dir)
+        data = cached(data_dir)
     except (ValueError, DataError) as e:
         yield {"kind": "error", "message": str(e)}
         return

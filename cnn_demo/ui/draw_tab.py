@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from ..analyse import InputError, analyse, classify_file
-from ..data import DataError, read_folder, local_folder
+from ..data import DataError, cached, local_folder
 from ..registry import Registry, UnknownCheckpoint
 from ..strokes import BRUSH, CANVAS
 
@@ -134,7 +134,7 @@ def build(registry: Registry):
         if folder is None:
             raise gr.Error("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
         try:
-            x = _test_images(folder)
+            x = cached(folder).test_x.numpy()
         except DataError as e:
             raise gr.Error(str(e))
         img = 255 - x[random.randrange(len(x))]
@@ -166,12 +166,3 @@ def build(registry: Registry):
     rand_btn.click(random_digit, None, sketch, api_visibility="private")
     up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=None)
     return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}
-
-
-_TEST_CACHE: dict = {}
-
-
-def _test_images(folder: str) -> np.ndarray:
-    if folder not in _TEST_CACHE:
-        _TEST_CACHE[folder] = read_folder(folder).test_x.numpy()
-    return _TEST_CACHE[folder]

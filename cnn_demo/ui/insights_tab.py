@@ -7,12 +7,11 @@ import numpy as np
 import torch
 
 from .. import insights, insights_view
-from ..data import local_folder
+from ..data import cached, local_folder
 from ..preprocess import InputError, preprocess
 from ..probe import probe
 from ..registry import Registry, UnknownCheckpoint
 from .draw_tab import sketch_array
-from .train_tab import _test_set
 
 _CACHE: dict[int, insights.Insights] = {}
 
@@ -50,7 +49,7 @@ def build(registry: Registry, sketch):
                 if folder is None:
                     raise InputError(f"{name} has no precomputed insights and no local MNIST copy is set "
                                      "(CNN_DEMO_DATA) to compute them.")
-                tx, ty = _test_set(folder)
+                tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
                 ins = insights.compute(entry.ck.model, tx, ty)
             _CACHE[key] = ins
         return entry.ck.model, _CACHE[key]

@@ -39,18 +39,6 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-_TEST: dict = {}
-
-
-def _test_set(folder: str):
-    """The MNIST test images (uint8) and labels from a local folder, read once."""
-    if folder not in _TEST:
-        from ..data import read_folder
-        d = read_folder(folder)
-        _TEST[folder] = (d.raw("test"), d.labels("test"))
-    return _TEST[folder]
-
-
 def auto_name(registry: Registry, arch: str) -> str:
     taken = set(registry.names()) | ({p.name for p in registry.user_dir.iterdir()} if registry.user_dir.is_dir() else set())
     for i in itertools.count(1):

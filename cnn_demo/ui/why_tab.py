@@ -6,13 +6,12 @@ import gradio as gr
 import numpy as np
 
 from .. import explain, explain_view
-from ..data import local_folder
+from ..data import cached, local_folder
 from ..evaluate import accuracy
 from ..preprocess import InputError, preprocess
 from ..probe import probabilities
 from ..registry import Registry, UnknownCheckpoint
 from .draw_tab import sketch_array
-from .train_tab import _test_set
 
 PREDICTION = "the prediction"
 _INTACT: dict[int, float] = {}  # test accuracy of each intact model, computed once
@@ -95,7 +94,7 @@ def build(registry: Registry, sketch, model, tab=None):
         msg = f"With {len(chans)} of {layer_v}'s filters zeroed ({', '.join(map(str, chans)) or 'none'})"
         folder = local_folder()
         if folder:
-            tx, ty = _test_set(folder)
+            tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
             if id(m) not in _INTACT:
                 _INTACT[id(m)] = accuracy(explain.knocked_out(m, layer_v, []), tx, ty)
             msg += f": MNIST test accuracy {accuracy(ko, tx, ty):.2%} (intact: {_INTACT[id(m)]:.2%})."
