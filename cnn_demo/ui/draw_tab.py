@@ -12,6 +12,7 @@ from ..analyse import InputError, analyse, classify_file
 from ..data import DataError, cached, local_folder
 from ..registry import Registry, UnknownCheckpoint
 from ..strokes import BRUSH, CANVAS
+from . import refuse
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").glob("*.png"))
 COMPARE = "lenet5+tinycnn"
@@ -132,11 +133,11 @@ def build(registry: Registry):
     def random_digit():
         folder = local_folder()
         if folder is None:
-            raise gr.Error("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
+            raise refuse("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
         try:
             x = cached(folder).test_x.numpy()
         except DataError as e:
-            raise gr.Error(str(e))
+            raise refuse(str(e))
         img = 255 - x[random.randrange(len(x))]
         big = np.asarray(Image.fromarray(img).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR))
         return {"background": big, "layers": [], "composite": big}
@@ -146,12 +147,12 @@ def build(registry: Registry):
 
         Returns {"0": p0, ..., "9": p9}: the probability of every digit."""
         if not image:
-            raise gr.Error("No image: send an image file of one digit.")
+            raise refuse("No image: send an image file of one digit.")
         try:
             entry = registry.get((model or "lenet5").strip())
             return classify_file(image, entry)
         except (InputError, UnknownCheckpoint) as e:
-            raise gr.Error(str(e))
+            raise refuse(str(e))
 
     draw_outputs = [pred, pred2, status, steps, stages]
     sketch.change(on_draw, [sketch, model], draw_outputs, trigger_mode="always_last",

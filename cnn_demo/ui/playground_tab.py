@@ -12,6 +12,7 @@ from .. import playground as pg
 from .. import playground_view as pv
 from ..preprocess import InputError, read_image
 from ..sample_images import examples, to_array
+from . import refuse
 from .draw_tab import sketch_array
 
 DRAWING = "My drawing (from the Draw tab)"
@@ -206,7 +207,7 @@ def convolve_api(image: gr.FileData, kernels: list, padding: str | int = "same",
         res = pg.chain(img, ks, padding, stride, dilation, padding_mode, activation, slope, pooling,
                        pool_kernel, pool_stride)
     except (pg.PlaygroundError, InputError) as e:
-        raise gr.Error(str(e))
+        raise refuse(str(e))
     return pv.api_result(res.final)
 
 
@@ -215,9 +216,9 @@ def uploaded_path(image) -> str:
     from gradio.utils import get_upload_folder
     path = image.get("path") if isinstance(image, dict) else getattr(image, "path", image)
     if not path:
-        raise gr.Error("No image: send an image file.")
+        raise refuse("No image: send an image file.")
     p = Path(str(path)).resolve()
     root = Path(get_upload_folder()).resolve()
     if root not in p.parents:
-        raise gr.Error("The image must be uploaded with the request (use gradio_client's handle_file).")
+        raise refuse("The image must be uploaded with the request (use gradio_client's handle_file).")
     return str(p)

@@ -16,6 +16,7 @@ from ..jobs import estimate_seconds, request_stop, train_stream
 from ..models import ARCHS
 from ..registry import Registry
 from ..train import OPTIMIZERS, SCHEDULES, TrainConfig
+from . import refuse
 
 TRAIN_QUEUE = "train"  # one training job at a time per app; others wait in the queue
 _counter = itertools.count(1)
@@ -40,7 +41,8 @@ def _has_cuda() -> bool:
 
 
 def auto_name(registry: Registry, arch: str) -> str:
-    taken = set(registry.names()) | ({p.name for p in registry.user_dir.iterdir()} if registry.user_dir.is_dir() else set())
+    on_disk = {p.name for p in registry.user_dir.iterdir()} if registry.user_dir.is_dir() else set()
+    taken = set(registry.names()) | on_disk
     for i in itertools.count(1):
         if f"my-{arch}-{i}" not in taken:
             return f"my-{arch}-{i}"
@@ -203,7 +205,7 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
             if nm in registry.names():
                 raise CheckpointError(f"The app already has a checkpoint named {nm!r}; choose another name.")
         except (ValueError, TypeError) as e:
-            raise gr.Error(str(e))
+            raise refuse(str(e))
         job = f"api-{next(_counter)}"
         for rec in gpu_train_stream(cfg, nm, str(registry.user_dir), job, os.environ.get(ENV_VAR)):
             if rec["kind"] == "progress":
@@ -211,12 +213,12 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
                 yield {"progress": rec["step"] / max(rec["total_steps"], 1), "step": rec["step"],
                        "total_steps": rec["total_steps"], "test_accuracy": ev[-1]["test_accuracy"] if ev else None}
             elif rec["kind"] == "error":
-                raise gr.Error(rec["message"])
+                raise refuse(rec["message"])
             else:
                 try:
                     registry.add(checkpoints.load(rec["path"], name=nm), "saved")
                 except CheckpointError as e:
-                    raise gr.Error(f"The run finished but its checkpoint could not be loaded: {e}")
+                    raise refuse(f"The run finished but its checkpoint could not be loaded: {e}")
                 yield {"checkpoint": nm, "test_accuracy": rec["test_accuracy"]}
 
     def load_from_hub_api(repo_id: str, revision: str = "", subfolder: str = "") -> dict:
@@ -225,7 +227,7 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
         try:
             ck = hub.load_from_hub(repo_id, revision, subfolder)
         except (hub.HubError, CheckpointError) as e:
-            raise gr.Error(str(e))
+            raise refuse(str(e))
         registry.add(ck, "hub")
         return {"checkpoint": ck.name}
 
