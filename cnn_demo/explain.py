@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import StagedNet
+from .probe import conv_layers, receptive_fields  # noqa: F401 (conv_layers: part of this module's API)
 
 
 def _x(img: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -34,10 +35,6 @@ def saliency(model: StagedNet, img, cls: int, versus: int | None = None) -> np.n
     return x.grad[0, 0].numpy()
 
 
-def conv_layers(model: StagedNet) -> list[str]:
-    return [n for n, m in model.named_children() if isinstance(m, nn.Conv2d)]
-
-
 def cam_layer(model: StagedNet) -> str:
     """The last conv layer whose maps are still maps (LeNet-5's C5 is 1×1: nothing to locate)."""
     x = torch.zeros(1, 1, 28, 28)
@@ -51,38 +48,23 @@ def cam_layer(model: StagedNet) -> str:
 
 def gradcam(model: StagedNet, img, cls: int, layer: str, versus: int | None = None) -> np.ndarray:
     """Grad-CAM on `layer`: ReLU(Σ_c mean(∂objective/∂A_c) · A_c), upsampled to 28×28, in [0, 1]."""
-    x = _x(img)
-    acts = {}
     with torch.enable_grad():
-        h = x
-        h = (h - model.mean) / model.std
-        for name, m in model.named_children():
-            h = m(h)
+        for name, out in model.stages(_x(img)):
             if name == layer:
-                h.retain_grad()
-                acts["a"] = h
-        _objective(h, cls, versus).sum().backward()
-    a, g = acts["a"], acts["a"].grad
-    w = g.mean((2, 3), keepdim=True)
-    cam = F.relu((w * a).sum(1)).detach()[0].numpy()
+                out.retain_grad()
+                act = out
+        _objective(out, cls, versus).sum().backward()  # after the loop, `out` is the logits
+    w = act.grad.mean((2, 3), keepdim=True)
+    cam = F.relu((w * act.detach()).sum(1))[0].numpy()
     cam = to_input_grid(cam, *centres(model, layer))
     m = float(cam.max())
     return cam / m if m > 0 else cam
 
 
 def centres(model: StagedNet, layer: str) -> tuple[float, float]:
-    """(first, step): cell i of `layer`'s maps is centred on input pixel first + step·i — the
-    receptive-field arithmetic; a plain stretch to 28×28 would misplace LeNet-5's C3 by 3 px."""
-    first, step = 0.0, 1.0
-    for name, m in model.named_children():
-        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
-            s = m.stride if isinstance(m.stride, int) else m.stride[0]
-            p = m.padding if isinstance(m.padding, int) else m.padding[0]
-            first += ((k - 1) / 2 - p) * step
-            step *= s
-        if name == layer:
-            break
+    """(first, step): cell i of `layer`'s maps is centred on input pixel first + step·i; a plain
+    stretch to 28×28 would misplace LeNet-5's C3 by 3 px."""
+    first, step, _ = receptive_fields(model)[layer]
     return first, step
 
 

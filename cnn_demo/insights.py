@@ -13,41 +13,21 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.numpy import load_file, save as np_save
-from torch import nn
 
 from .checkpoints import _atomic_write
 from .data import to_float
 from .models import StagedNet
+from .probe import conv_layers as conv_names, receptive_fields  # noqa: F401 (part of this module's API)
 
 FILE = "insights.safetensors"
 TOP = 9
 EMBED_N = 2000
 
 
-def conv_names(model: StagedNet) -> list[str]:
-    return [n for n, m in model.named_children() if isinstance(m, nn.Conv2d)]
-
-
 def feature_name(model: StagedNet) -> str:
     """The last hidden representation before the output: LeNet-5's F6, TinyCNN's pool2."""
     names = [n for n, _ in model.named_children()]
     return "F6_relu" if "F6_relu" in names else names[-3]
-
-
-def receptive_fields(model: StagedNet) -> dict[str, tuple[float, float, int]]:
-    """For each conv layer: (first centre, step, field size) in input pixels."""
-    out, first, step, size = {}, 0.0, 1.0, 1
-    for name, m in model.named_children():
-        if isinstance(m, (nn.Conv2d, nn.MaxPool2d)):
-            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
-            s = m.stride if isinstance(m.stride, int) else m.stride[0]
-            p = m.padding if isinstance(m.padding, int) else m.padding[0]
-            first += ((k - 1) / 2 - p) * step
-            size += (k - 1) * step
-            step *= s
-            if isinstance(m, nn.Conv2d):
-                out[name] = (first, step, int(size))
-    return out
 
 
 @dataclass

@@ -66,6 +66,25 @@ def _pair(v):
     return v if isinstance(v, tuple) else (v, v)
 
 
+def conv_layers(model: StagedNet) -> list[str]:
+    return [n for n, m in model.named_children() if isinstance(m, nn.Conv2d)]
+
+
+def receptive_fields(model: StagedNet) -> dict[str, tuple[float, float, int]]:
+    """For each conv layer: (first, step, size) — cell i of its maps is centred on input pixel
+    first + step·i and sees a size×size patch (receptive-field arithmetic through convs and pools)."""
+    out, first, step, size = {}, 0.0, 1.0, 1
+    for name, m in model.named_children():
+        if kind_of(m) in ("conv", "pool"):
+            k, s, p = _pair(m.kernel_size)[0], _pair(m.stride)[0], _pair(m.padding)[0]
+            first += ((k - 1) / 2 - p) * step
+            size += (k - 1) * step
+            step *= s
+            if isinstance(m, nn.Conv2d):
+                out[name] = (first, step, int(size))
+    return out
+
+
 def layer_table(model: StagedNet, size: int = 28) -> list[dict]:
     """One row per stage: output shape, parameters, multiply-adds, and for conv/pool the
     output-size formula ⌊(n + 2p − f)/s⌋ + 1 with the numbers filled in."""
