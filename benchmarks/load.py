@@ -44,6 +44,16 @@ def mem_mb(pid: int) -> dict:
     return vals
 
 
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
@@ -68,6 +78,7 @@ def main(argv=None):
         wait_until_up(url, server)
         base = mem_mb(server.pid)
         results = {"draw": [], "classify": []}
+        stamps = {"draw": [], "classify": []}  # when each request ended, s from the start
         fails = {"draw": 0, "classify": 0}
         errors: list[str] = []
         lock = threading.Lock()
@@ -100,6 +111,7 @@ def main(argv=None):
                             dt = classify_trip(c, url, body, "lenet5", f"load{k}")
                         with lock:
                             results[kind].append(dt * 1e3)
+                            stamps[kind].append(time.perf_counter() - start)
                     except Exception as e:
                         with lock:
                             fails[kind] += 1
@@ -110,11 +122,16 @@ def main(argv=None):
         threads = [threading.Thread(target=client, args=(k,)) for k in range(a.clients)]
         if not a.no_training:
             threads.append(threading.Thread(target=trainer, daemon=True))
-        peak_anon = 0.0
+        peak_anon = peak_child = 0.0
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads[:a.clients]):
             peak_anon = max(peak_anon, mem_mb(server.pid).get("RssAnon", 0.0))
+            for pid in children(server.pid):  # the training run's own process
+                try:
+                    peak_child = max(peak_child, mem_mb(pid).get("VmRSS", 0.0))
+                except OSError:
+                    pass
             time.sleep(0.5)
         wall = time.perf_counter() - start
         end = mem_mb(server.pid)
@@ -134,11 +151,19 @@ def main(argv=None):
         q = np.percentile(v, [50, 95, 99]) if v else [float("nan")] * 3
         print(f"| {'/draw (Draw tab event)' if k == 'draw' else '/classify'} | {len(v)} | {fails[k]} | "
               f"{len(v) / wall:.1f} | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} |")
+    if tw[0] is not None:
+        lo, hi = tw[0], tw[1] or wall
+        for k in results:
+            during = [v for v, t in zip(results[k], stamps[k]) if lo <= t <= hi]
+            if during:
+                print(f"while training: {k} p95 {np.percentile(during, 95):.0f} ms over {len(during)} requests")
     total = sum(len(v) for v in results.values())
     print(f"\nthroughput {total / wall:.1f} requests/s; failed {sum(fails.values())}")
     print(f"server memory (MB): resident {base['VmRSS']:.0f} at start, peak {end['VmHWM']:.0f}; of which its own "
           f"(anonymous) {base['RssAnon']:.0f} at start, peak {peak_anon:.0f}; mapped files (libraries) "
           f"{end['RssFile']:.0f}")
+    if peak_child:
+        print(f"the training run's own process: peak {peak_child:.0f} MB resident (returned when it ends)")
     for e in errors:
         print("error:", e)
 

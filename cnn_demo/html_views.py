@@ -94,7 +94,7 @@ def steps_html(pre: Preprocessed) -> str:
         g = render.gray(img)
         h, w = g.shape
         zoom = 112 / max(h, w)
-        tag = img_tag(np.repeat(g[..., None], 3, 2), name, round(w * zoom), round(h * zoom))
+        tag = img_tag(g, name, round(w * zoom), round(h * zoom))
         parts.append(f'<figure class="cx-step">{tag}<figcaption><b>{html.escape(name)}</b><br>'
                      f'{html.escape(notes.get(name, ""))}</figcaption></figure>')
     return '<div class="cx-steps">' + '<span class="cx-arrow">→</span>'.join(parts) + "</div>"

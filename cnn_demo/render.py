@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -120,10 +122,27 @@ def gray(a: np.ndarray) -> np.ndarray:
     return (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)  # callers pass finite arrays (to_ink cleans)
 
 
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
 def png(img: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    """uint8 gray (H, W) or RGB(A) (H, W, 3|4) → PNG bytes. Small images are written directly
+    (signature, IHDR, one IDAT of unfiltered rows, IEND): a map takes ~15 µs instead of PIL's
+    ~180 µs, which is most of the cost of a drawing's dozen maps. Large ones go through PIL,
+    whose row filters compress photos better."""
+    img = np.ascontiguousarray(img, dtype=np.uint8)
+    h, w = img.shape[:2]
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if h * w > 256 * 256 or channels not in (1, 3, 4):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
+    rows = np.zeros((h, 1 + w * channels), np.uint8)  # each row: filter type 0, then its bytes
+    rows[:, 1:] = img.reshape(h, -1)
+    color = {1: 0, 3: 2, 4: 6}[channels]
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
 
 
 def data_uri(img: np.ndarray, lossy: bool = False) -> str:

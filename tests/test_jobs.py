@@ -1,6 +1,9 @@
 """The training stream behind the Train tab: progress, stop, atomic saving, failures."""
+import os
+import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -9,9 +12,10 @@ from cnn_demo.models import build
 from cnn_demo.train import TrainConfig
 
 
-def run(cfg, tmp_path, tiny_mnist_dir, name="job", job="t1", on_progress=None):
+def run(cfg, tmp_path, tiny_mnist_dir, name="job", job="t1", on_progress=None, isolate=True):
     recs = []
-    for rec in jobs.train_stream(cfg, name, str(tmp_path), job, str(tiny_mnist_dir), interval=0.05):
+    for rec in jobs.train_stream(cfg, name, str(tmp_path), job, str(tiny_mnist_dir), interval=0.05,
+                                 isolate=isolate):
         recs.append(rec)
         if on_progress and rec["kind"] == "progress":
             on_progress(rec)
@@ -67,8 +71,8 @@ def test_a_failing_run_is_reported_and_saved_checkpoints_stay(tmp_path, tiny_mni
 
     def boom(*a, **k):
         raise RuntimeError("simulated failure")
-    monkeypatch.setattr(jobs, "train", boom)
-    recs = run(TrainConfig(epochs=1), tmp_path, tiny_mnist_dir, name="fails")
+    monkeypatch.setattr(jobs, "train", boom)  # in this process: the run hosted in a thread, as on ZeroGPU
+    recs = run(TrainConfig(epochs=1), tmp_path, tiny_mnist_dir, name="fails", isolate=False)
     assert recs[-1]["kind"] == "error" and "simulated failure" in recs[-1]["message"]
     assert not (tmp_path / "fails").exists()
     checkpoints.load(tmp_path / "keep-me")
@@ -79,11 +83,44 @@ def test_missing_data_is_a_clear_message(tmp_path):
     assert recs == [{"kind": "error", "message": f"MNIST folder {tmp_path / 'nowhere'} does not exist."}]
 
 
-def test_consumer_leaving_stops_the_run(tmp_path, tiny_mnist_dir):
+@pytest.mark.parametrize("isolate", [True, False])
+def test_consumer_leaving_stops_the_run(tmp_path, tiny_mnist_dir, isolate):
     gen = jobs.train_stream(TrainConfig(epochs=50, batch_size=32), "left", str(tmp_path), "t4",
-                            str(tiny_mnist_dir), interval=0.05)
-    next(gen)
+                            str(tiny_mnist_dir), interval=0.05, isolate=isolate)
+    pid = next(gen)["pid"]
+    assert (pid != os.getpid()) == isolate
     t0 = time.time()
     gen.close()  # e.g. the browser tab closed
     assert time.time() - t0 < 30
     assert [t for t in threading.enumerate() if t.name == "train-t4"] == []
+    if isolate:
+        assert not Path(f"/proc/{pid}").exists()  # ended and reaped
+
+
+def test_the_run_is_its_own_process_and_its_death_is_a_sentence(tmp_path, tiny_mnist_dir):
+    """Killed mid-run (out of memory, say): the learner gets a sentence, nothing is half-written,
+    earlier checkpoints load, and the app's process goes on."""
+    checkpoints.save_new(build("lenet5"), tmp_path, "keep-me")
+    gen = jobs.train_stream(TrainConfig(epochs=50, batch_size=32), "killed", str(tmp_path), "t5",
+                            str(tiny_mnist_dir), interval=0.05)
+    first = next(gen)
+    assert first["kind"] == "progress" and first["pid"] != os.getpid()
+    os.kill(first["pid"], signal.SIGKILL)
+    last = list(gen)[-1]
+    assert last == {"kind": "error", "message": "The training process was killed (signal 9) before it "
+                    "finished; checkpoints saved before are unaffected."}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep-me"]
+    checkpoints.load(tmp_path / "keep-me")
+
+
+def test_the_run_does_not_hold_this_process_gil(tmp_path, tiny_mnist_dir):
+    """While a run trains, this process's Python threads keep running at full speed."""
+    gen = jobs.train_stream(TrainConfig(epochs=3, batch_size=16), "gil", str(tmp_path), "t6",
+                            str(tiny_mnist_dir), interval=0.05)
+    rec = next(gen)
+    cpu0 = time.process_time()
+    for rec in gen:
+        pass
+    assert rec["kind"] == "done"
+    # the work happened elsewhere: this process spent little CPU while it lasted
+    assert time.process_time() - cpu0 < rec["train_seconds"]

@@ -113,3 +113,18 @@ def test_the_input_maps_back_onto_the_drawn_ink(pen_digits):
         assert back.shape == ink.shape
         assert (back[ink] > 0.2).mean() > 0.8  # where the user drew, the network's input has ink
         assert (back[~ink] > 0.2).mean() < 0.1
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 5, 8, 12])
+@pytest.mark.parametrize("shape", [(160, 124), (30, 7), (1, 40), (1, 1)])
+def test_stroke_morphology_equals_a_square_max_pool(radius, shape):
+    """The separable doubling max is the square max-pool it replaced, exactly, both ways."""
+    import torch
+    import torch.nn.functional as F
+    from cnn_demo.preprocess import _morph
+    x = np.random.default_rng(radius).random(shape, dtype=np.float32)
+    t = torch.from_numpy(x)[None, None]
+    grow = F.max_pool2d(t, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy()
+    shrink = -F.max_pool2d(-t, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy()
+    assert np.array_equal(_morph(x, radius, True), grow)
+    assert np.array_equal(_morph(x, radius, False), shrink)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from cnn_demo import html_views, render
@@ -33,3 +34,14 @@ def test_stage_cards_caption_every_stage():
     assert html.count('class="cx-legend"') == len(stages)
     f = html_views.filters_html(filters(ck.model))
     assert "C1 filters" in f and "C3 filters" in f and "C5 filters" in f and "16 filters, each 6 kernels" in f
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (28, 28), (7, 3), (28, 28, 3), (5, 200, 3), (10, 10, 4), (256, 256, 3),
+                                   (300, 301, 3)])
+def test_png_decodes_to_exactly_the_pixels(shape):
+    """The hand-written encoder (small images) and PIL's (large ones) both round-trip."""
+    import io
+    from PIL import Image
+    a = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    back = np.asarray(Image.open(io.BytesIO(render.png(a))))
+    assert back.shape == a.shape and np.array_equal(back, a)

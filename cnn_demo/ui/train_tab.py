@@ -30,9 +30,12 @@ def _duration(cfg, *a, **k) -> int:
 @spaces.GPU(duration=_duration)
 def gpu_train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_dir: str | None):
     """The training stream on the GPU when there is one (ZeroGPU or plain CUDA), else the CPU.
-    On the CPU it keeps one core free so drawings stay quick while it trains."""
-    threads = None if spaces.config.Config.zero_gpu or _has_cuda() else max(1, (os.cpu_count() or 2) - 1)
-    yield from train_stream(cfg, name, out_dir, job_id, data_dir, threads=threads)
+    The run is a child process at low priority, so drawings stay quick while it trains (on the
+    CPU it also leaves one core free); on ZeroGPU the GPU belongs to this very process, so
+    there it is a thread."""
+    zero = spaces.config.Config.zero_gpu
+    threads = None if zero or _has_cuda() else max(1, (os.cpu_count() or 2) - 1)
+    yield from train_stream(cfg, name, out_dir, job_id, data_dir, threads=threads, isolate=not zero)
 
 
 def _has_cuda() -> bool:
