@@ -145,6 +145,9 @@ def main(argv=None):
         train_job = Client(url, verbose=False).submit(arch="lenet5", epochs=10, batch_size=128, train_size=60000,
                                                       name=f"bench-{port}", api_name="/train")
         while not train_job.outputs():  # wait until it is really training
+            if train_job.done():
+                train_job.result()  # raises the job's error (e.g. no MNIST: set CNN_DEMO_DATA)
+                raise SystemExit("the training job ended before it could be measured against")
             time.sleep(0.2)
     with httpx.Client(timeout=30) as c:
         for b in bodies[:10]:

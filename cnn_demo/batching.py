@@ -2,6 +2,10 @@
 models. Each request keeps its own thread (and its own errors); a worker gathers the
 images waiting at that moment — up to `max_batch`, waiting at most `max_wait` seconds for
 more — and runs one forward pass per model for all of them.
+
+The app waits for nothing (`max_wait=0`): a lone learner's drawing goes straight through
+(a 2 ms wait was 40 % of a drawing's server time), and under load the requests that arrive
+while one pass runs form the next batch by themselves.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from .probe import probe_all
 
 
 class MicroBatcher:
-    def __init__(self, max_batch: int = 32, max_wait: float = 0.002):
+    def __init__(self, max_batch: int = 32, max_wait: float = 0.0):
         self.max_batch, self.max_wait = max_batch, max_wait
         self._q: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="micro-batcher", daemon=True)
