@@ -31,27 +31,44 @@ def progress_html(rec: dict) -> str:
             f"({html.escape(rec['device'])}){last}</div></div>")
 
 
-def loss_frame(rec: dict) -> pd.DataFrame:
+LOSS_SERIES = ("training loss (smoothed)", "training loss (epoch average)")
+ACCURACY_SERIES = ("training accuracy", "test accuracy")
+
+
+def _every_series(df: pd.DataFrame, y: str, names: tuple) -> pd.DataFrame:
+    """Gradio's line plot fixes its set of series from the first frame it draws and never
+    draws a series that was absent then, so every frame names all of them: a series with
+    no points yet gets one empty (NaN) row."""
+    missing = [n for n in names if n not in set(df["series"])]
+    if not missing:
+        return df
+    pad = pd.DataFrame({"step": [np.nan] * len(missing), y: [np.nan] * len(missing), "series": missing})
+    return pd.concat([df, pad], ignore_index=True)
+
+
+def loss_frame(rec: dict) -> pd.DataFrame | None:
+    """None until there is a point to draw (an empty first frame would break the plot)."""
     if not rec["losses"]:
-        return pd.DataFrame({"step": [], "value": [], "series": []})
+        return None
     steps, losses = map(np.asarray, zip(*rec["losses"]))
     sm = smooth(losses)
     idx = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_POINTS)).round().astype(int))
-    df = pd.DataFrame({"step": steps[idx], "value": sm[idx], "series": "training loss (smoothed)"})
+    df = pd.DataFrame({"step": steps[idx], "value": sm[idx], "series": LOSS_SERIES[0]})
     if rec["evals"]:
         ev = pd.DataFrame(rec["evals"])
         df = pd.concat([df, pd.DataFrame({"step": ev["step"], "value": ev["train_loss"],
-                                          "series": "training loss (epoch average)"})], ignore_index=True)
-    return df
+                                          "series": LOSS_SERIES[1]})], ignore_index=True)
+    return _every_series(df, "value", LOSS_SERIES)
 
 
-def accuracy_frame(rec: dict) -> pd.DataFrame:
+def accuracy_frame(rec: dict) -> pd.DataFrame | None:
+    """None until the first evaluation."""
     if not rec["evals"]:
-        return pd.DataFrame({"step": [], "accuracy": [], "series": []})
+        return None
     ev = pd.DataFrame(rec["evals"])
     return pd.concat([
-        pd.DataFrame({"step": ev["step"], "accuracy": ev["train_accuracy"], "series": "training accuracy"}),
-        pd.DataFrame({"step": ev["step"], "accuracy": ev["test_accuracy"], "series": "test accuracy"}),
+        pd.DataFrame({"step": ev["step"], "accuracy": ev["train_accuracy"], "series": ACCURACY_SERIES[0]}),
+        pd.DataFrame({"step": ev["step"], "accuracy": ev["test_accuracy"], "series": ACCURACY_SERIES[1]}),
     ], ignore_index=True)
 
 

@@ -124,3 +124,19 @@ def test_the_run_does_not_hold_this_process_gil(tmp_path, tiny_mnist_dir):
     assert rec["kind"] == "done"
     # the work happened elsewhere: this process spent little CPU while it lasted
     assert time.process_time() - cpu0 < rec["train_seconds"]
+
+
+def test_curve_frames_name_every_series_from_the_first_one():
+    """Gradio's line plot keeps the series of the first frame it draws (a series that first
+    appears later is never drawn), so no empty frame is sent and every frame names them all."""
+    from cnn_demo import train_view
+    rec = {"losses": [], "evals": []}
+    assert train_view.loss_frame(rec) is None and train_view.accuracy_frame(rec) is None
+    rec["losses"] = [(1, 2.3), (2, 2.2)]
+    first = train_view.loss_frame(rec)
+    assert set(first["series"]) == set(train_view.LOSS_SERIES)
+    assert first[first["series"] == train_view.LOSS_SERIES[1]]["value"].isna().all()
+    rec["evals"] = [{"step": 2, "train_loss": 2.25, "train_accuracy": 0.3, "test_accuracy": 0.4}]
+    later = train_view.loss_frame(rec)
+    assert set(later["series"]) == set(train_view.LOSS_SERIES) and not later["value"].isna().any()
+    assert set(train_view.accuracy_frame(rec)["series"]) == set(train_view.ACCURACY_SERIES)

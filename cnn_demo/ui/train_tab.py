@@ -135,8 +135,9 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
                     out = rec
                     break
                 snaps = rec["snapshots"]
+                loss, acc = train_view.loss_frame(rec), train_view.accuracy_frame(rec)
                 yield {status: f"⏳ Training **{nm}**…", progress: train_view.progress_html(rec),
-                       loss_plot: train_view.loss_frame(rec), acc_plot: train_view.accuracy_frame(rec),
+                       loss_plot: gr.skip() if loss is None else loss, acc_plot: gr.skip() if acc is None else acc,
                        snaps_state: snaps, snaps_html: train_view.snapshot_html(snaps, len(snaps) - 1),
                        snap_slider: gr.update(maximum=max(2, len(snaps)), value=len(snaps),
                                               interactive=len(snaps) > 1)}
