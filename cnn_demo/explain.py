@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .adam import Adam
 from .models import StagedNet
 from .probe import conv_layers, receptive_fields  # noqa: F401 (conv_layers: part of this module's API)
 
@@ -170,7 +171,7 @@ def nudge(model: StagedNet, img, target: int, steps: int = 200, lr: float = 0.05
     Returns (after (28, 28), δ (28, 28), steps used, probability of target)."""
     x0 = _x(img)
     delta = torch.zeros_like(x0, requires_grad=True)
-    opt = torch.optim.Adam([delta], lr=lr)
+    opt = Adam(delta, lr=lr)
     t = torch.tensor([target])
     used = steps
     with torch.enable_grad():

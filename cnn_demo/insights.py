@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save as np_save
 
+from .adam import Adam
 from .checkpoints import _atomic_write
 from .data import to_float
 from .models import StagedNet
@@ -150,7 +151,7 @@ def visualise(model: StagedNet, layer: str, channel: int, steps: int = 150, lr: 
     a gradient, not only the current winner. Returns the image and its activation."""
     g = torch.Generator().manual_seed(seed)
     img = (0.5 + torch.randn(1, 1, 28, 28, generator=g) * 0.05).clamp(0, 1).requires_grad_(True)
-    opt = torch.optim.Adam([img], lr=lr)
+    opt = Adam(img, lr=lr)
 
     def response(x):
         for name, out in model.stages(x):

@@ -88,9 +88,10 @@ def done_markdown(out: dict) -> str:
     if out["kind"] == "error":
         return f"⚠️ {out['message']}"
     how = "stopped early; kept the best weights so far" if out["stopped"] else "finished"
+    t = out["train_seconds"]
+    took = f"{t:.1f} s" if t < 10 else _fmt_s(t)
     return (f"✅ Training {how}: **{out['checkpoint']}** reaches **{out['test_accuracy']:.2%}** on the 10,000 "
-            f"MNIST test digits ({out['train_seconds']:.0f} s of training). It is saved and now in the Draw "
-            "tab's model list.")
+            f"MNIST test digits ({took} of training). It is saved and now in the Draw tab's model list.")
 
 
 CSS = """
