@@ -69,14 +69,22 @@ def signatures_html(ins: insights.Insights, stage: str, drawing: np.ndarray | No
     return html_views.card(f"Class signatures at {stage}", sub, "".join(rows), scale)
 
 
+# ten distinct colours for the digits (Tableau 10) and black for the learner's drawing, which
+# would otherwise share the first digit's colour (the default palette has ten)
+EMBED_COLORS = {**dict(zip("0123456789", ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b",
+                                         "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"])), "your drawing": "#000000"}
+
+
 def embedding_frame(ins: insights.Insights, point: np.ndarray | None) -> pd.DataFrame:
     a = ins.arrays
     df = pd.DataFrame({"x": a["embed/xy"][:, 0], "y": a["embed/xy"][:, 1],
                        "digit": [str(v) for v in a["embed/label"]], "test index": a["embed/idx"]})
-    if point is not None:
-        df = pd.concat([df, pd.DataFrame({"x": [point[0]], "y": [point[1]], "digit": ["your drawing"],
-                                          "test index": [-1]})], ignore_index=True)
-    return df
+    df = df.sort_values("digit", kind="stable", ignore_index=True)  # the legend in order 0–9
+    # always a "your drawing" row (NaN without a drawing): Gradio's plot keeps the series of the
+    # first frame it draws and would never show the point if it first came without it
+    x, y = (point[0], point[1]) if point is not None else (np.nan, np.nan)
+    return pd.concat([df, pd.DataFrame({"x": [x], "y": [y], "digit": ["your drawing"], "test index": [-1]})],
+                     ignore_index=True)
 
 
 def confusion_frame(ins: insights.Insights) -> pd.DataFrame:

@@ -64,3 +64,13 @@ def test_feature_visualisation_beats_the_test_set():
             best = float(ins.arrays[f"max/{layer}"][c])
             assert 0 <= img.min() and img.max() <= 1
             assert a > (best * factor if best > 0 else best)
+
+
+def test_embedding_frames_always_name_the_drawing_series(model_and_insights):
+    """Gradio's plot keeps the series of its first frame: the drawing's series is there from the start."""
+    from cnn_demo import insights_view
+    _, ins = model_and_insights
+    before = insights_view.embedding_frame(ins, None)
+    after = insights_view.embedding_frame(ins, np.array([0.5, -1.0]))
+    assert set(before["digit"]) == set(after["digit"]) == {str(d) for d in range(10)} | {"your drawing"}
+    assert before.iloc[-1][["x", "y"]].isna().all() and list(after.iloc[-1][["x", "y"]]) == [0.5, -1.0]

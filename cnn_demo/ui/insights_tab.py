@@ -34,7 +34,7 @@ def build(registry: Registry, sketch):
         sig = gr.HTML(elem_id="ins-sig")
     with gr.Accordion("Embedding of the last hidden layer (PCA), with your drawing", open=False):
         scatter = gr.ScatterPlot(x="x", y="y", color="digit", tooltip=["digit", "test index"], height=420,
-                                 elem_id="ins-embed")
+                                 color_map=insights_view.EMBED_COLORS, elem_id="ins-embed")
     with gr.Accordion("Errors: the confusion matrix (pick a cell)", open=False):
         conf = gr.Dataframe(interactive=False, elem_id="ins-conf")
         errs = gr.HTML(elem_id="ins-errs")
