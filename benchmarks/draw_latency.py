@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
@@ -136,6 +137,7 @@ def main(argv=None):
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    atexit.register(server.kill)  # also when a step below fails: never leave the server behind
     url = f"http://127.0.0.1:{port}/"
     wait_until_up(url, server)
     bodies = [png(im) for im in imgs]
