@@ -84,3 +84,18 @@ def test_playground_preset_change_changes_the_output(page):
     assert "Laplacian" in out.inner_text() and "Sobel x" not in out.inner_text()
     assert out.locator("img").nth(1).get_attribute("src") != before
     page.get_by_role("tab", name="Draw").click()
+
+
+def test_train_tab_draws_every_curve(page):
+    """Both curves and all their series are drawn (Gradio's plot used to keep only the series of
+    its first frame: the accuracy plot stayed empty and the epoch-average loss never showed)."""
+    page.get_by_role("tab", name="Train & Hub").click()
+    page.locator("#tr-size input").fill("512")
+    page.locator("#tr-start").click()
+    page.locator("#tr-status").get_by_text("Training finished").wait_for(timeout=120_000)
+    time.sleep(1)
+    acc, loss = page.locator("#tr-acc").text_content(), page.locator("#tr-loss").text_content()
+    assert "test accuracy" in acc and "training accuracy" in acc
+    assert "training loss (smoothed)" in loss and "epoch aver" in loss
+    assert page.locator("#tr-acc svg path[aria-roledescription='line mark']").count() >= 2
+    page.get_by_role("tab", name="Draw").click()
