@@ -38,11 +38,18 @@ def request_stop(job_id: str) -> None:
     stop_file(job_id).touch()
 
 
-def yield_cpu_to_learners(niceness: int = 10) -> None:
-    """Lower the calling thread's CPU priority, so a training run takes only what the drawing
-    learners leave (on Linux a thread has its own nice value; elsewhere this does nothing)."""
+NICENESS = 10  # a run takes only the CPU that the drawing learners leave
+
+
+def yield_cpu_to_learners(whole_process: bool = False) -> None:
+    """Lower the CPU priority of this process (a run's own process) or of the calling thread
+    (a run hosted in a thread: on Linux a thread has its own nice value). Where the system
+    cannot, the run simply keeps normal priority."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        if whole_process:
+            os.nice(NICENESS)
+        else:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
     except (AttributeError, OSError):
         pass
 
@@ -63,7 +70,6 @@ def run_job(cfg: TrainConfig, name: str, out_dir: str, data_dir: str | None, dev
             threads: int | None, should_stop, emit) -> None:
     """The run itself, wherever it is hosted: train, save, precompute the dataset views. Emits
     every training event, then exactly one {"kind": "done"} or {"kind": "error"}."""
-    yield_cpu_to_learners()
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -87,7 +93,8 @@ class _Thread:
     def __init__(self, spec: dict, events: queue.Queue):
         self.pid = os.getpid()
         stop = Path(spec.pop("stop"))
-        self._th = threading.Thread(target=run_job, kwargs={**spec, "should_stop": stop.exists, "emit": events.put},
+        kwargs = {**spec, "should_stop": stop.exists, "emit": events.put}
+        self._th = threading.Thread(target=lambda: (yield_cpu_to_learners(), run_job(**kwargs)),
                                     name=f"train-{stop.stem}", daemon=True)
         self._th.start()
 
@@ -154,6 +161,7 @@ class _Process:
 def _child_main() -> None:
     """`python -m cnn_demo.jobs`: one run, its spec as JSON on stdin, events as JSON lines on
     stdout (anything else a library prints goes to stderr)."""
+    yield_cpu_to_learners(whole_process=True)
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     spec = json.loads(sys.stdin.read())

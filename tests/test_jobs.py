@@ -105,6 +105,7 @@ def test_the_run_is_its_own_process_and_its_death_is_a_sentence(tmp_path, tiny_m
                             str(tiny_mnist_dir), interval=0.05)
     first = next(gen)
     assert first["kind"] == "progress" and first["pid"] != os.getpid()
+    assert os.getpriority(os.PRIO_PROCESS, first["pid"]) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + jobs.NICENESS)
     os.kill(first["pid"], signal.SIGKILL)
     last = list(gen)[-1]
     assert last == {"kind": "error", "message": "The training process was killed (signal 9) before it "
