@@ -108,3 +108,19 @@ def test_receptive_field_centres():
     cam[0, 0] = 1
     grid = explain.to_input_grid(cam, 4.5, 2.0)
     assert np.unravel_index(grid.argmax(), grid.shape) == (0, 0) and grid[4, 4] == 1.0 and grid[5, 5] < 1
+
+
+def test_knocked_out_accuracy_runs_where_the_gpu_is_and_returns_a_float(mnist):
+    """The Why tab's 10,000-digit accuracy goes through @spaces.GPU (a no-op off Spaces): CUDA
+    when present, the CPU otherwise, the same number either way, and a plain float back."""
+    from cnn_demo import explain
+    from cnn_demo.checkpoints import load
+    from cnn_demo.evaluate import accuracy
+    from cnn_demo.ui.why_tab import gpu_test_accuracy
+    m = load(ROOT / "checkpoints" / "lenet5").model
+    x, y = mnist.raw("test")[:2000], mnist.labels("test")[:2000]
+    ko = explain.knocked_out(m, "C1", [0, 1])
+    cpu = accuracy(ko, x, y)
+    got = gpu_test_accuracy(explain.knocked_out(m, "C1", [0, 1]), x, y)
+    assert type(got) is float and abs(got - cpu) <= 1 / 2000  # one digit may flip on a GPU's arithmetic
+    assert cpu < accuracy(m, x, y)  # the knock-out is real

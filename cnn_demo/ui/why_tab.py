@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 import numpy as np
+import spaces
 
 from .. import explain, explain_view
 from ..data import cached, local_folder
@@ -11,10 +12,20 @@ from ..evaluate import accuracy
 from ..preprocess import InputError, preprocess
 from ..probe import probabilities
 from ..registry import Registry, UnknownCheckpoint
+from ..train import default_device
 from .draw_tab import sketch_array
 
 PREDICTION = "the prediction"
 _INTACT: dict[int, float] = {}  # test accuracy of each intact model, computed once
+
+
+@spaces.GPU(duration=20)
+def gpu_test_accuracy(model, x, y) -> float:
+    """Test accuracy on the GPU when there is one (ZeroGPU or CUDA), else on the CPU: the one heavy
+    inference of this tab (10,000 digits). Takes a copy of the model (it is moved); returns a float,
+    so nothing on CUDA leaves the function."""
+    device = default_device()
+    return accuracy(model.to(device), x.to(device), y.to(device))
 
 
 def build(registry: Registry, sketch, model, tab=None):
@@ -96,8 +107,8 @@ def build(registry: Registry, sketch, model, tab=None):
         if folder:
             tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
             if id(m) not in _INTACT:
-                _INTACT[id(m)] = accuracy(explain.knocked_out(m, layer_v, []), tx, ty)
-            msg += f": MNIST test accuracy {accuracy(ko, tx, ty):.2%} (intact: {_INTACT[id(m)]:.2%})."
+                _INTACT[id(m)] = gpu_test_accuracy(explain.knocked_out(m, layer_v, []), tx, ty)
+            msg += f": MNIST test accuracy {gpu_test_accuracy(ko, tx, ty):.2%} (intact: {_INTACT[id(m)]:.2%})."
         else:
             msg += ". (Set CNN_DEMO_DATA to a local MNIST copy to see the test accuracy too.)"
         return msg, label
