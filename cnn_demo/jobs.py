@@ -197,7 +197,11 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
     spec = {"cfg": cfg, "name": name, "out_dir": str(Path(out_dir).resolve()), "device": device,
             "data_dir": str(Path(data_dir).resolve()) if data_dir else None, "threads": threads, "stop": str(stop)}
     t0 = time.perf_counter()
-    host = (_Process if isolate else _Thread)(spec, events)
+    try:
+        host = (_Process if isolate else _Thread)(spec, events)
+    except (OSError, RuntimeError) as e:  # no process or thread to be had: out of resources
+        yield {"kind": "error", "message": f"Could not start the training run ({type(e).__name__}: {e})."}
+        return
     outcome: dict = {}
     losses: list = []
     evals: list = []
