@@ -1,9 +1,9 @@
 """A training run as a stream of plain progress records, for the Train tab and /train.
 
-The run happens in a worker thread; the stream yields what changed about twice a second
-(plain Python and numpy only, so it can cross a process boundary, as on ZeroGPU) and
-ends with the saved checkpoint. A stop request is a file, so it reaches the run wherever
-the run executes.
+The run happens in a child process at low priority (in a thread on ZeroGPU, where the GPU
+belongs to the app's process); the stream yields what changed about twice a second (plain
+Python and numpy only, so it can cross a process boundary, as on ZeroGPU) and ends with the
+saved checkpoint. A stop request is a file, so it reaches the run wherever it executes.
 """
 from __future__ import annotations
 
