@@ -65,24 +65,38 @@ def test_why_tab_explains_the_current_drawing(page):
     page.get_by_role("tab", name="Draw").click()
 
 
+def _maps(out):
+    """(caption, src) of every image in the playground's output, read in one go."""
+    return [tuple(x) for x in out.evaluate("e => Array.from(e.querySelectorAll('img')).map(i => [i.alt, i.src])")]
+
+
+def _wait_for_maps(out, captions, not_src=None, timeout=30):
+    """Wait until the output shows exactly these images (and, if given, the second is not
+    `not_src`); fail with every state seen on the way."""
+    seen, end = [], time.time() + timeout
+    while time.time() < end:
+        m = _maps(out)
+        if not seen or [c for c, _ in m] != seen[-1]:
+            seen.append([c for c, _ in m])
+        if [c for c, _ in m] == captions and (not_src is None or m[1][1] != not_src):
+            return m
+        time.sleep(0.2)
+    raise AssertionError(f"wanted {captions}; states seen: {seen}; last second image unchanged: "
+                         f"{not_src is not None and len(m) > 1 and m[1][1] == not_src}")
+
+
 def test_playground_preset_change_changes_the_output(page):
     page.get_by_role("tab", name="Convolution playground").click()
     out = page.locator("#pg-output")
-    out.locator("img").first.wait_for(state="visible", timeout=30_000)
-    out.locator("img").nth(1).wait_for(state="visible", timeout=30_000)
-    before = out.locator("img").nth(1).get_attribute("src")  # [0] is the input, [1] the first conv map
-    assert "Sobel x" in out.inner_text()
+    sobel = _wait_for_maps(out, ["Input", "Sobel x"])[1][1]
     page.locator("#pg-kernels input").click()
     page.get_by_role("option", name="Laplacian").click()
     page.keyboard.press("Escape")
-    # remove Sobel x: its chip's close button
+    both = _wait_for_maps(out, ["Input", "Sobel x", "Laplacian"])
+    assert both[2][1] != sobel  # a second output channel, its own map
     page.locator("#pg-kernels .token-remove").first.click()  # Sobel x, the first chip
-    end = time.time() + 20
-    while time.time() < end and ("Sobel x" in out.inner_text() or
-                                 out.locator("img").nth(1).get_attribute("src") == before):
-        time.sleep(0.25)
-    assert "Laplacian" in out.inner_text() and "Sobel x" not in out.inner_text()
-    assert out.locator("img").nth(1).get_attribute("src") != before
+    _wait_for_maps(out, ["Input", "Laplacian"], not_src=sobel)
+    assert "Sobel x" not in out.inner_text()
     page.get_by_role("tab", name="Draw").click()
 
 
