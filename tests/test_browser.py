@@ -48,7 +48,10 @@ def test_drawing_with_the_mouse_shows_the_digit(page):
 
 def test_clear_then_draw_again_at_once(page):
     page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
-    time.sleep(1)
+    time.sleep(1)  # the brush is re-armed just after the clear; its hint must not stay
+    end = time.time() + 10
+    while time.time() < end and "select the draw tool" in page.locator("#sketchpad").inner_text():
+        time.sleep(0.25)
     assert "select the draw tool" not in page.locator("#sketchpad").inner_text()
     draw(page, pen_digit(7, 0))
     assert wait_for_label(page, "7") == "7"
@@ -107,9 +110,12 @@ def test_train_tab_draws_every_curve(page):
     page.locator("#tr-size input").fill("512")
     page.locator("#tr-start").click()
     page.locator("#tr-status").get_by_text("Training finished").wait_for(timeout=120_000)
-    time.sleep(1)
+    lines = page.locator("#tr-acc svg path[aria-roledescription='line mark']")
+    end = time.time() + 20  # the plots draw their last frame a moment after the status line
+    while time.time() < end and lines.count() < 2:
+        time.sleep(0.25)
     acc, loss = page.locator("#tr-acc").text_content(), page.locator("#tr-loss").text_content()
     assert "test accuracy" in acc and "training accuracy" in acc
     assert "training loss (smoothed)" in loss and "epoch aver" in loss
-    assert page.locator("#tr-acc svg path[aria-roledescription='line mark']").count() >= 2
+    assert lines.count() >= 2
     page.get_by_role("tab", name="Draw").click()
