@@ -27,22 +27,39 @@ def canvas_box(page):
     return canvas.bounding_box()
 
 
-def draw(page, strokes, height_frac: float = 0.6):
-    """Draw strokes with the mouse, scaled to `height_frac` of the visible canvas, centred."""
+def draw(page, strokes, height_frac: float = 0.6, touch=None):
+    """Draw strokes with the mouse (or, given a CDP session as `touch`, with a finger: touch
+    events), scaled to `height_frac` of the visible canvas, centred."""
     from cnn_demo.strokes import place
     box = canvas_box(page)
     side = min(box["width"], box["height"])
     placed = place(strokes, height_frac, canvas=1000)
     ox = box["x"] + (box["width"] - side) / 2
     oy = box["y"] + (box["height"] - side) / 2
+
+    def finger(kind, xy=None):
+        points = [{"x": xy[0], "y": xy[1]}] if xy else []
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    def down(xy):
+        if touch:
+            return finger("touchStart", xy)
+        page.mouse.move(*xy)
+        page.mouse.down()
+
+    def move(xy):
+        return finger("touchMove", xy) if touch else page.mouse.move(*xy)
+
+    def up():
+        return finger("touchEnd") if touch else page.mouse.up()
+
     for st in placed:
         pts = [(ox + x * side / 1000, oy + y * side / 1000) for x, y in st]
-        page.mouse.move(*pts[0])
-        page.mouse.down()
+        down(pts[0])
         for a, b in zip(pts, pts[1:]):
             for t in (0.25, 0.5, 0.75, 1.0):  # intermediate moves: a real hand is continuous
-                page.mouse.move(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
-        page.mouse.up()
+                move((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
+        up()
 
 
 def top_label(page) -> str:

@@ -15,14 +15,20 @@ sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser():
     with sync_playwright() as p:
-        browser = launch(p)
-        pg = browser.new_page(viewport={"width": 1300, "height": 1000})
-        pg.goto(app_url)
-        canvas_box(pg)
-        yield pg
-        browser.close()
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+    pg.goto(app_url)
+    canvas_box(pg)
+    yield pg
+    pg.close()
 
 
 def wait_for_label(page, want, timeout=20):
@@ -119,3 +125,20 @@ def test_train_tab_draws_every_curve(page):
     assert "training loss (smoothed)" in loss and "epoch aver" in loss
     assert lines.count() >= 2
     page.get_by_role("tab", name="Draw").click()
+
+
+def test_a_finger_draws_on_a_phone(browser, app_url):
+    """Learners open a teacher's link on phones and tablets: touch strokes on a phone-sized
+    page draw on the canvas and are read, and the page does not scroll under the finger."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(app_url)
+        box = canvas_box(page)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the canvas fits the screen
+        touch = ctx.new_cdp_session(page)
+        draw(page, pen_digit(3, 0), touch=touch)
+        assert wait_for_label(page, "3") == "3"
+        assert page.evaluate("window.scrollY") == 0
+    finally:
+        ctx.close()
