@@ -42,7 +42,9 @@ def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | N
     if width is None:
         zoom = max(1, min(12, MAX_W // max(w, 1)))
         width, height = w * zoom, h * zoom
-    style = f"width:{width}px;height:{height if height is not None else round(h * width / w)}px"
+    height = height if height is not None else round(h * width / w)
+    # the aspect ratio lets a narrow screen (a phone) shrink the image without distorting it
+    style = f"width:{width}px;height:{height}px;aspect-ratio:{width}/{height}"
     return f'<img class="cx-px" src="{render.data_uri(rgb, lossy)}" alt="{html.escape(alt)}" style="{style}">'
 
 
@@ -125,16 +127,17 @@ def layer_table_html(rows: list[dict]) -> str:
 
 
 CSS = """
-.cx-px { image-rendering: pixelated; image-rendering: crisp-edges; display: block; }
-.cx-stages { display: grid; grid-template-columns: repeat(auto-fill, minmax(580px, 1fr)); gap: 10px; }
+.cx-px { image-rendering: pixelated; image-rendering: crisp-edges; display: block; max-width: 100%; height: auto !important; }
+.cx-stages { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(580px, 100%), 1fr)); gap: 10px; }
 .cx-h { grid-column: 1 / -1; }
-.cx-card { margin: 0; padding: 8px 10px; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.cx-card { margin: 0; padding: 8px 10px; border: 1px solid var(--border-color-primary); border-radius: 8px;
+           min-width: 0; overflow-x: auto; }
 .cx-card figcaption { margin-bottom: 6px; font-size: 0.92em; }
 .cx-sub { color: var(--body-text-color-subdued); }
 .cx-legend { width: 240px; margin-top: 6px; font-size: 0.8em; }
 .cx-bar { height: 10px; border-radius: 3px; border: 1px solid #0002; }
 .cx-ticks { display: flex; justify-content: space-between; color: var(--body-text-color-subdued); }
-.cx-digits { display: flex; width: 540px; font-size: 0.8em; }
+.cx-digits { display: flex; width: 540px; max-width: 100%; font-size: 0.8em; }
 .cx-digits span { flex: 1; text-align: center; }
 .cx-steps { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 4px; }
 .cx-step { margin: 0; width: 128px; font-size: 0.78em; }
@@ -144,7 +147,7 @@ CSS = """
 .cx-table { font-size: 0.85em; border-collapse: collapse; }
 .cx-table td, .cx-table th { padding: 2px 8px; border-bottom: 1px solid var(--border-color-primary); text-align: right; }
 .cx-table td:first-child, .cx-table th:first-child { text-align: left; }
-.cx-compare { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.cx-compare { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(280px, 100%), 1fr)); gap: 12px; }
 """
 
 

@@ -129,7 +129,8 @@ def test_train_tab_draws_every_curve(page):
 
 def test_a_finger_draws_on_a_phone(browser, app_url):
     """Learners open a teacher's link on phones and tablets: touch strokes on a phone-sized
-    page draw on the canvas and are read, and the page does not scroll under the finger."""
+    page draw on the canvas and are read, the page does not scroll under the finger, and the
+    network's stages fit the screen."""
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         page = ctx.new_page()
@@ -140,5 +141,10 @@ def test_a_finger_draws_on_a_phone(browser, app_url):
         draw(page, pen_digit(3, 0), touch=touch)
         assert wait_for_label(page, "3") == "3"
         assert page.evaluate("window.scrollY") == 0
+        # every stage's card fits the phone's width (feature maps shrink rather than run off the page)
+        page.locator("#stages .cx-card").first.wait_for(timeout=20_000)
+        rights = page.evaluate("Array.from(document.querySelectorAll('#stages .cx-card'))"
+                               ".map(c => c.getBoundingClientRect().right)")
+        assert len(rights) >= 10 and max(rights) <= 390
     finally:
         ctx.close()
