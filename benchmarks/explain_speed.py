@@ -4,34 +4,24 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from timing import timed  # noqa: E402
-from cnn_demo import checkpoints, explain  # noqa: E402
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from timing import MODELS, bundled_model, start_table, timed, view_args  # noqa: E402
+from cnn_demo import explain  # noqa: E402
 from cnn_demo.data import load_mnist  # noqa: E402
 from cnn_demo.evaluate import accuracy  # noqa: E402
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
-    p.add_argument("--repeats", type=int, default=30)
-    a = p.parse_args(argv)
+    a = view_args(__doc__, 30, argv)
     data = load_mnist(a.data_dir)
     tx, ty = data.raw("test"), data.labels("test")
     img = data.images("test")[0, 0].numpy()
-    print(f"One drawing (an MNIST test 7), torch {torch.__version__}, {torch.get_num_threads()} threads\n")
-    print("| view | model | median ms | max ms | goal ms |")
-    print("|---|---|---|---|---|")
-    for name in ("lenet5", "tinycnn"):
-        m = checkpoints.load(ROOT / "checkpoints" / name).model
+    start_table("view", "One drawing (an MNIST test 7), ")
+    for name in MODELS:
+        m = bundled_model(name)
         layer = explain.cam_layer(m)
         first = explain.conv_layers(m)[0]
         rows = [

@@ -5,34 +5,24 @@ then each view's server time, and placing a new drawing in the embedding.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
-import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from timing import timed  # noqa: E402
-from cnn_demo import checkpoints, insights, insights_view  # noqa: E402
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from timing import MODELS, bundled_model, start_table, timed, view_args  # noqa: E402
+from cnn_demo import insights, insights_view  # noqa: E402
 from cnn_demo.data import load_mnist, to_float  # noqa: E402
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
-    p.add_argument("--repeats", type=int, default=20)
-    a = p.parse_args(argv)
+    a = view_args(__doc__, 20, argv)
     d = load_mnist(a.data_dir)
     tx, ty = d.raw("test"), d.labels("test")
     x1 = to_float(tx[:1])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
-    print("| step | model | median ms | max ms | goal ms |")
-    print("|---|---|---|---|---|")
-    for name in ("lenet5", "tinycnn"):
-        m = checkpoints.load(ROOT / "checkpoints" / name).model
+    start_table("step")
+    for name in MODELS:
+        m = bundled_model(name)
         t0 = time.perf_counter()
         ins = insights.compute(m, tx, ty)
         print(f"| precompute over 10,000 test digits | {name} | {(time.perf_counter() - t0) * 1e3:.0f} | | ≤ 10000 |")
