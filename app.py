@@ -13,23 +13,27 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "500")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
-from cnn_demo import insights_view, train_view  # noqa: E402
-from cnn_demo.html_views import CSS  # noqa: E402
+from cnn_demo import insights_view, limits, train_view  # noqa: E402
+from cnn_demo.html_views import CSS, md_text  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, insights_tab, playground_tab, train_tab, why_tab  # noqa: E402
+from cnn_demo.ui import draw_tab, insights_tab, playground_tab, sessions, train_tab, why_tab  # noqa: E402
+from cnn_demo.ui.guard import RequestGuard  # noqa: E402
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
 
 
 def build_app(registry: Registry | None = None) -> gr.Blocks:
+    sessions.install()
     registry = registry or Registry().scan()
-    with gr.Blocks(title="CNN Explorer") as demo:
+    # uploads older than UPLOAD_MAX_AGE are deleted every 10 minutes (and all at a restart)
+    with gr.Blocks(title="CNN Explorer", delete_cache=(600, limits.UPLOAD_MAX_AGE)) as demo:
         gr.Markdown(INTRO)
         if registry.problems:
             gr.Markdown("⚠️ Some saved checkpoints could not be loaded:\n" +
-                        "\n".join(f"- {p}" for p in registry.problems))
+                        "\n".join(f"- {md_text(p)}" for p in registry.problems))
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 draw = draw_tab.build(registry)
@@ -41,7 +45,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
                 play = playground_tab.build(draw["sketch"])
             with gr.Tab("Train & Hub", id="train"):
                 train_tab.build(registry, draw["model"], lambda: draw_tab.model_choices(registry))
-        gr.api(playground_tab.convolve_api, api_name="convolve")
+        gr.api(playground_tab.convolve_api, api_name="convolve", concurrency_limit=2, concurrency_id="convolve")
         demo.load(draw["on_model"], [draw["model"]], [draw["filters"], draw["table"]],
                   api_visibility="private")
         ins_tab.select(*ins_load, api_visibility="private", show_progress="minimal")
@@ -52,7 +56,11 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    return {"css": CSS + train_view.CSS + insights_view.CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb", "theme": gr.themes.Soft()}
+    """What `launch` needs besides the address: styles, the brush script, and the bounds on what
+    a request may send (a body-size guard in front of Gradio, the number of sessions kept)."""
+    return {"css": CSS + train_view.CSS + insights_view.CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb",
+            "theme": gr.themes.Soft(), "state_session_capacity": limits.SESSIONS,
+            "app_kwargs": {"middleware": [Middleware(RequestGuard)]}}
 
 
 def main(argv=None):

@@ -15,7 +15,10 @@ from .registry import Entry
 
 def _probe(model, x):
     b = batching.shared()
-    return b.probe(model, x) if b is not None else probe(model, x)
+    stages, p = b.probe(model, x) if b is not None else probe(model, x)
+    if not np.isfinite(p).all():  # loading refuses weights that overflow; this is the last guard
+        raise InputError("The network's outputs for this drawing are not finite numbers; try another checkpoint.")
+    return stages, p
 
 DIGITS = [str(d) for d in range(10)]
 

@@ -2,7 +2,10 @@
 
 Safetensors only: nothing a user or the Hub supplies is ever unpickled. Writes are atomic
 (temp file, fsync, rename), so a crash or a full disk never leaves a half file in place
-of a good one. Loading is strict: architecture, every tensor name, shape and dtype.
+of a good one. Loading is strict: architecture, every tensor name, shape and dtype, weights
+that stay finite through the network, and every metadata field of the type it should have
+(a field that is not is dropped, with a note) — a checkpoint is shared by every visitor, so
+nothing in it may break the views of the others.
 The same `load` serves bundled folders, user folders and Hub snapshots.
 """
 from __future__ import annotations
@@ -20,10 +23,10 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from .limits import MAX_CONFIG_BYTES, MAX_TEXT, MAX_WEIGHT_VALUE, MAX_WEIGHTS_BYTES, megabytes
 from .models import ARCHS, MNIST_MEAN, MNIST_STD, StagedNet, build
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
-MAX_BYTES = 64 * 2**20  # our models are < 1 MB; anything near this is not one of ours
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -36,8 +39,9 @@ class CheckpointError(ValueError):
 class Checkpoint:
     name: str
     model: StagedNet
-    meta: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # only fields of META, each of its type
     path: Path | None = None
+    notes: list = field(default_factory=list)  # what loading ignored, one sentence each
 
     @property
     def arch(self) -> str:
@@ -46,8 +50,65 @@ class Checkpoint:
     @property
     def title(self) -> str:
         acc = self.meta.get("test_accuracy")
-        acc = f", {float(acc):.2%} on MNIST" if acc not in (None, "") else ""
+        acc = f", {acc:.2%} on MNIST" if isinstance(acc, float) else ""
         return f"{self.name} ({ARCHS[self.arch].title}{acc})"
+
+
+def _text(v):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = str(v)  # a name such as "2024" reads back from JSON as a number
+    return v if isinstance(v, str) and len(v) <= MAX_TEXT else None
+
+
+def _fraction(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 else None
+
+
+def _count(v):
+    return int(v) if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 else None
+
+
+def _seconds(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e7 else None
+
+
+def _number(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e6 else None
+
+
+def _train_config(v):
+    """The recipe a checkpoint was trained with: TrainConfig's fields, plain values only."""
+    if not isinstance(v, dict):
+        return None
+    from .train import TrainConfig
+    known = TrainConfig.__dataclass_fields__
+    out = {k: x for k, x in v.items() if k in known and (isinstance(x, (bool, int, float))
+                                                          or isinstance(x, str) and len(x) <= 40)}
+    return out if len(out) == len(v) else None
+
+
+# every metadata field the app reads, and how to read it (None: the value is not of its type)
+META = {
+    "arch": _text, "name": _text, "dataset": _text, "date": _text, "torch": _text, "safetensors": _text,
+    "test_accuracy": _fraction, "epochs": _count, "epochs_completed": _count, "seed": _count,
+    "train_seconds": _seconds, "mean": _number, "std": _number, "train_config": _train_config,
+}
+
+
+def clean_meta(raw: dict) -> tuple[dict, list[str]]:
+    """Known fields of the right type; the others dropped, each with a note. Unknown fields are
+    ignored: nothing the app shows comes from them."""
+    meta, notes = {}, []
+    for k, v in raw.items():
+        read = META.get(k)
+        if read is None:
+            continue
+        value = read(v)
+        if value is None:
+            notes.append(f"its {k!s:.40} ({str(v)[:30]!r}) is not of the expected type and was ignored")
+        else:
+            meta[k] = value
+    return meta, notes
 
 
 def check_name(name: str) -> str:
@@ -109,9 +170,11 @@ def save(model: StagedNet, folder: str | os.PathLike, meta: dict | None = None) 
     return folder
 
 
-def save_new(model: StagedNet, parent: str | os.PathLike, name: str, meta: dict | None = None) -> Path:
-    """Save under a new name: the whole folder is written aside and renamed into place, so a
-    crash leaves either nothing or a complete checkpoint, and nothing saved is overwritten."""
+def save_new(model: StagedNet, parent: str | os.PathLike, name: str, meta: dict | None = None,
+             extra=None) -> Path:
+    """Save under a new name: the whole folder — with whatever `extra(folder)` adds, such as the
+    insights — is written aside and renamed into place, so a crash or a full disk leaves either
+    nothing or a complete checkpoint, and nothing saved is overwritten."""
     name = check_name(name)
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +185,8 @@ def save_new(model: StagedNet, parent: str | os.PathLike, name: str, meta: dict 
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.", suffix=".tmp"))
     try:
         save(model, tmp, {**(meta or {}), "name": name})
+        if extra is not None:
+            extra(tmp)
         os.rename(tmp, target)  # fails if `target` appeared meanwhile: still nothing overwritten
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -163,13 +228,26 @@ def _weights_file(path: Path) -> Path:
     return path
 
 
+def _read_config(cfg_file: Path) -> dict:
+    if not cfg_file.is_file():
+        return {}
+    if cfg_file.stat().st_size > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"{cfg_file.name} is over {megabytes(MAX_CONFIG_BYTES)}; a model's config is a few lines.")
+    try:
+        cfg = json.loads(cfg_file.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        raise CheckpointError(f"{cfg_file.name} is not valid JSON.") from None
+    return cfg if isinstance(cfg, dict) else {}
+
+
 def load(path: str | os.PathLike, name: str | None = None, device="cpu") -> Checkpoint:
     """Load and strictly validate a checkpoint folder or `.safetensors` file."""
     path = Path(path)
     wfile = _weights_file(path)
     size = wfile.stat().st_size
-    if size > MAX_BYTES:
-        raise CheckpointError(f"{wfile.name} is {size / 2**20:.0f} MB; these models are under 1 MB, so it is refused.")
+    if size > MAX_WEIGHTS_BYTES:
+        raise CheckpointError(f"{wfile.name} is {megabytes(size)}; these networks are under 1 MB, and files over "
+                              f"{megabytes(MAX_WEIGHTS_BYTES)} are refused.")
     with open(wfile, "rb") as f:
         head = f.read(8)
     if len(head) < 8 or int.from_bytes(head, "little") > size - 8:
@@ -177,36 +255,52 @@ def load(path: str | os.PathLike, name: str | None = None, device="cpu") -> Chec
                               "claims more bytes than the file holds).")
     try:
         with safe_open(str(wfile), framework="pt") as f:
-            meta = _parse_meta(f.metadata())
+            raw = _parse_meta(f.metadata())
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{wfile.name} is not a valid safetensors file ({e}).") from None
-
-    cfg_file = wfile.parent / CONFIG
-    if "arch" not in meta and cfg_file.is_file():
-        try:
-            cfg = json.loads(cfg_file.read_text())
-            meta = {**(cfg if isinstance(cfg, dict) else {}), **meta}
-        except ValueError:
-            raise CheckpointError(f"{cfg_file} is not valid JSON.") from None
+    if "arch" not in raw:
+        raw = {**_read_config(wfile.parent / CONFIG), **raw}
+    meta, notes = clean_meta(raw)
     arch = meta.get("arch")
     if arch is None:
         raise CheckpointError(f"{wfile.name} does not say which architecture it is (no 'arch' in its "
                               f"metadata or {CONFIG}).")
     if arch not in ARCHS:
-        raise CheckpointError(f"{wfile.name} is for architecture {arch!r}, which this app does not know "
+        raise CheckpointError(f"{wfile.name} is for architecture {arch[:40]!r}, which this app does not know "
                               f"(known: {', '.join(ARCHS)}).")
-    try:
-        mean, std = float(meta.get("mean", MNIST_MEAN)), float(meta.get("std", MNIST_STD))
-    except (TypeError, ValueError):
-        raise CheckpointError(f"{wfile.name} has a non-numeric normalisation mean/std.") from None
-    if not (0 <= mean <= 1 and 0 < std <= 1):
-        raise CheckpointError(f"{wfile.name} has an implausible normalisation (mean {mean}, std {std}).")
+    mean, std = meta.get("mean", MNIST_MEAN), meta.get("std", MNIST_STD)
+    if not (0 <= mean <= 1 and 0.01 <= std <= 1):
+        raise CheckpointError(f"{wfile.name} has an implausible normalisation (mean {mean:.4g}, std {std:.4g}; "
+                              "expected a mean in [0, 1] and a std in [0.01, 1]).")
     model = build(arch, mean=mean, std=std)
     check_state(model, tensors, wfile.name)
     model.load_state_dict(tensors, strict=True)
     model.to(device).eval()
-    return Checkpoint(name or meta.get("name") or wfile.parent.name, model, meta, wfile.parent)
+    check_outputs(model, wfile.name)
+    name = name or meta.get("name") or wfile.parent.name
+    return Checkpoint(name, model, meta, wfile.parent, notes)
+
+
+@torch.inference_mode()
+def check_outputs(model: StagedNet, label: str) -> None:
+    """Weights that are finite can still overflow float32 on the way through the network (×1e30
+    gives NaN probabilities for every drawing): with every weight within ±MAX_WEIGHT_VALUE and
+    inputs in [0, 1] the logits stay finite, and a few probe inputs confirm it."""
+    g = torch.Generator().manual_seed(0)
+    probes = torch.cat([torch.zeros(1, 1, 28, 28), torch.ones(1, 1, 28, 28), torch.rand(6, 1, 28, 28, generator=g)])
+    p = next(model.parameters())
+    if not torch.isfinite(model(probes.to(p.device))).all():
+        raise CheckpointError(f"{label}'s outputs are not finite numbers (its weights overflow): refused.")
+
+
+def _names(keys, at_most: int = 8) -> str:
+    """Tensor names as they appear in a message: quoted, shortened, at most a few of them
+    (a file can hold thousands of names, and any characters in them)."""
+    keys = list(keys)
+    shown = ", ".join(k if len(k) <= 40 and k.replace(".", "").replace("_", "").isalnum() else repr(k[:40])
+                      for k in keys[:at_most])
+    return shown + (f" and {len(keys) - at_most} more" if len(keys) > at_most else "")
 
 
 def check_state(model: StagedNet, tensors: dict, label: str) -> None:
@@ -216,9 +310,9 @@ def check_state(model: StagedNet, tensors: dict, label: str) -> None:
     missing = [k for k in want if k not in tensors]
     extra = [k for k in tensors if k not in want]
     if missing:
-        problems.append(f"missing {', '.join(missing)}")
+        problems.append(f"missing {_names(missing)}")
     if extra:
-        problems.append(f"unexpected {', '.join(extra)}")
+        problems.append(f"unexpected {_names(extra)}")
     for k in want.keys() & tensors.keys():
         if tuple(tensors[k].shape) != tuple(want[k].shape):
             problems.append(f"{k} has shape {list(tensors[k].shape)}, expected {list(want[k].shape)}")
@@ -226,5 +320,8 @@ def check_state(model: StagedNet, tensors: dict, label: str) -> None:
             problems.append(f"{k} has dtype {tensors[k].dtype}, expected a float")
         elif not torch.isfinite(tensors[k]).all():
             problems.append(f"{k} holds NaN or infinite values")
+        elif tensors[k].abs().max() > MAX_WEIGHT_VALUE:
+            problems.append(f"{k} holds values beyond ±{MAX_WEIGHT_VALUE:g} (trained weights of these "
+                            "networks stay within ±10)")
     if problems:
         raise CheckpointError(f"{label} does not match {ARCHS[model.arch].title}: " + "; ".join(problems) + ".")

@@ -7,6 +7,7 @@ cache races under load.
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 
@@ -23,6 +24,17 @@ WHAT = {
     "linear": "fully connected: every value is a weighted sum of all the previous ones",
 }
 TITLES = {"OUTPUT": "OUTPUT (logits)", "fc": "fc (logits)"}
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def md_text(s) -> str:
+    """Any text as it must appear inside Markdown: HTML characters as entities and Markdown's
+    punctuation escaped, on one line — so a name, a tensor name or an error that came from a
+    visitor or a Hub file shows as text and never becomes a link, an image or markup."""
+    flat = " ".join(str(s).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 
 
 def _fmt(v: float) -> str:

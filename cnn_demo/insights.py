@@ -15,8 +15,9 @@ import torch
 from safetensors.numpy import load_file, save as np_save
 
 from .adam import Adam
-from .checkpoints import _atomic_write
+from .checkpoints import CheckpointError, _atomic_write
 from .data import to_float
+from .limits import MAX_INSIGHTS_BYTES, megabytes
 from .models import StagedNet
 from .probe import conv_layers as conv_names, receptive_fields  # noqa: F401 (part of this module's API)
 
@@ -118,9 +119,81 @@ def save(ins: Insights, folder: str | Path) -> Path:
     return path
 
 
-def load(folder: str | Path) -> Insights | None:
+def load(folder: str | Path, model: StagedNet | None = None) -> Insights | None:
+    """The views saved beside a checkpoint, or None if there are none. A file from elsewhere
+    (the Hub) is checked before it is read — its size — and after — every array the views
+    use, against `model` — so that a wrong one is a sentence, not a broken tab."""
     path = Path(folder) / FILE
-    return Insights(load_file(str(path))) if path.is_file() else None
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if size > MAX_INSIGHTS_BYTES:
+        raise CheckpointError(f"Its {FILE} is {megabytes(size)}; the app reads at most "
+                              f"{megabytes(MAX_INSIGHTS_BYTES)} (the bundled ones are ~2.4 MB).")
+    try:
+        arrays = load_file(str(path))
+    except Exception as e:  # safetensors raises several kinds for a corrupt file
+        raise CheckpointError(f"Its {FILE} is not a valid safetensors file ({type(e).__name__}).") from None
+    ins = Insights(arrays)
+    if model is not None:
+        check(ins, model)
+    return ins
+
+
+def _stage_sizes(model: StagedNet) -> dict:
+    with torch.inference_mode():
+        return {name: tuple(out.shape[1:]) for name, out in model.stages(torch.zeros(2, 1, 28, 28))}
+
+
+def expected(model: StagedNet) -> dict:
+    """name → (shape with None for free sizes, dtype kind) of every array `compute` writes."""
+    shapes = _stage_sizes(model)
+    feat = int(np.prod(shapes[feature_name(model)]))
+    spec = {"embed/idx": ((None,), "i"), "embed/xy": ((None, 2), "f"), "embed/mean": ((feat,), "f"),
+            "embed/axes": ((feat, 2), "f"), "embed/label": ((None,), "i"), "confusion": ((10, 10), "i"),
+            "wrong/idx": ((None,), "i"), "wrong/probs": ((None, 10), "f"), "wrong/pred": ((None,), "i"),
+            "wrong/label": ((None,), "i"), "thumb_idx": ((None,), "i"), "thumbs": ((None, 28, 28), "u")}
+    for c in conv_names(model):
+        ch = shapes[c][0]
+        spec.update({f"top/{c}/idx": ((ch, TOP), "i"), f"top/{c}/act": ((ch, TOP), "f"),
+                     f"top/{c}/pos": ((ch, TOP, 2), "i"), f"max/{c}": ((ch,), "f")})
+    return spec
+
+
+def check(ins: Insights, model: StagedNet) -> None:
+    """Every array the views read is there, of its shape and kind, and every test index they
+    look up has its thumbnail."""
+    a = ins.arrays
+    for k, (shape, kind) in expected(model).items():
+        v = a.get(k)
+        if v is None or v.ndim != len(shape) or v.dtype.kind not in (kind, "u" if kind == "i" else kind) or any(
+                want is not None and got != want for got, want in zip(v.shape, shape)):
+            raise CheckpointError(f"Its {FILE} does not fit this network ({k} is missing or has the wrong shape).")
+    thumbs = a["thumb_idx"]
+    if len(thumbs) != len(a["thumbs"]) or (len(thumbs) > 1 and (np.diff(thumbs) <= 0).any()):
+        raise CheckpointError(f"Its {FILE} has inconsistent thumbnails.")
+    used = [a[k].reshape(-1) for k in a if k.endswith("/idx") and k.startswith(("top/", "wrong/"))]
+    if used and not np.isin(np.concatenate(used), thumbs).all():
+        raise CheckpointError(f"Its {FILE} refers to test digits it has no thumbnail of.")
+    if len(a["embed/xy"]) != len(a["embed/idx"]) or len(a["embed/label"]) != len(a["embed/idx"]):
+        raise CheckpointError(f"Its {FILE} has an inconsistent embedding.")
+    n = len(a["wrong/idx"])
+    if not (len(a["wrong/probs"]) == len(a["wrong/pred"]) == len(a["wrong/label"]) == n):
+        raise CheckpointError(f"Its {FILE} has an inconsistent list of errors.")
+    for k in ("wrong/pred", "wrong/label", "embed/label"):
+        if len(a[k]) and not (0 <= a[k].min() and a[k].max() <= 9):
+            raise CheckpointError(f"Its {FILE} names a class outside 0–9 ({k}).")
+    for k, v in a.items():
+        if v.dtype.kind == "f" and not np.isfinite(v).all():
+            raise CheckpointError(f"Its {FILE} holds NaN or infinite values ({k}).")
+    sizes = _stage_sizes(model)
+    for k in a:
+        stage = k[4:]
+        if k.startswith("sig/") and (stage not in sizes or a[k].ndim != 2
+                                     or a[k].shape != (10, int(np.prod(sizes[stage])))):
+            raise CheckpointError(f"Its {FILE} has a class signature that does not fit this network.")
+    if any(k.startswith("top/") and k.endswith("/pos") and (a[k] < 0).any() for k in a):
+        raise CheckpointError(f"Its {FILE} places a response outside its feature map.")
 
 
 def embed_point(ins: Insights, model: StagedNet, x: torch.Tensor) -> np.ndarray:

@@ -3,13 +3,22 @@
 The run happens in a child process at low priority (in a thread on ZeroGPU, where the GPU
 belongs to the app's process); the stream yields what changed about twice a second (plain
 Python and numpy only, so it can cross a process boundary, as on ZeroGPU) and ends with the
-saved checkpoint. A stop request is a file, so it reaches the run wherever it executes.
+saved checkpoint. A stop request is a file named by the run's id, which the server makes
+(never a visitor), so it reaches the run wherever it executes.
+
+A run is bounded like every other request: its size by `limits.check_training`, its time by
+`MAX_TRAIN_SECONDS` (it then stops, keeping the best weights so far), its event volume by
+reporting steps at most `STEP_EVENTS_PER_SECOND` times a second and keeping at most
+`MAX_LOSS_POINTS` loss points. One run trains at a time; `RunQueue` holds a few more and
+refuses the rest with a sentence.
 """
 from __future__ import annotations
 
 import json
 import os
 import queue
+import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -23,13 +32,23 @@ import torch
 
 from . import checkpoints, insights
 from .data import DataError, cached
+from .limits import (MAX_LOSS_POINTS, MAX_TRAIN_SECONDS, MAX_WAITING_RUNS, STEP_EVENTS_PER_SECOND, LimitError,
+                     check_training)
 from .train import TrainConfig, default_device, train
 
 STOP_DIR = Path(tempfile.gettempdir()) / "cnn_demo_stop"
 MAX_TRAIN_SIZE = 60_000
+JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def new_job_id() -> str:
+    """A run's id: made here, unguessable, and safe in a file name."""
+    return secrets.token_hex(8)
 
 
 def stop_file(job_id: str) -> Path:
+    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
+        raise ValueError("Not a training run's id.")
     return STOP_DIR / f"{job_id}.stop"
 
 
@@ -66,23 +85,85 @@ def estimate_seconds(cfg: TrainConfig, device: str | None = None) -> float:
     return 20 + cfg.epochs * (n * per_image + evals_per_epoch(cfg.epochs) * 0.5)
 
 
+class StepBatcher:
+    """Passes events on, but a run's steps (hundreds a second with small batches) in bundles,
+    at most `rate` a second: {"kind": "steps", "points": [[step, loss], ...], ...}."""
+
+    def __init__(self, emit, rate: float = STEP_EVENTS_PER_SECOND):
+        self.emit, self.gap = emit, 1.0 / rate
+        self.points: list = []
+        self.last: dict | None = None
+        self.sent = 0.0
+
+    def __call__(self, ev: dict) -> None:
+        if ev["kind"] != "step":
+            self.flush()
+            self.emit(ev)
+            return
+        self.points.append([ev["step"], ev["loss"]])
+        self.last = ev
+        if time.monotonic() - self.sent >= self.gap:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.points:
+            self.emit({"kind": "steps", "points": self.points, "step": self.last["step"],
+                       "total_steps": self.last["total_steps"], "train_seconds": self.last["train_seconds"]})
+            self.points = []
+            self.sent = time.monotonic()
+
+
+class Curve:
+    """A loss curve of at most `cap` points: when full, every other point goes and from then on
+    only every other new point is kept (and so on), so a long run is thinned evenly."""
+
+    def __init__(self, cap: int = MAX_LOSS_POINTS):
+        self.cap, self.stride, self.points, self._seen = cap, 1, [], 0
+
+    def add(self, points) -> None:
+        for p in points:
+            if self._seen % self.stride == 0:
+                self.points.append(tuple(p))
+            self._seen += 1
+            if len(self.points) > self.cap:
+                self.points = self.points[::2]
+                self.stride *= 2
+
+
 def run_job(cfg: TrainConfig, name: str, out_dir: str, data_dir: str | None, device: str,
-            threads: int | None, should_stop, emit) -> None:
+            threads: int | None, should_stop, emit, max_seconds: float = MAX_TRAIN_SECONDS) -> None:
     """The run itself, wherever it is hosted: train, save, precompute the dataset views. Emits
-    every training event, then exactly one {"kind": "done"} or {"kind": "error"}."""
+    every training event (steps in bundles), then exactly one {"kind": "done"} or {"kind":
+    "error"}. After `max_seconds` the run stops as if asked to, keeping the best weights."""
     if threads:
         torch.set_num_threads(threads)
+    deadline = time.monotonic() + max_seconds
+    over_time = []
+
+    def stop() -> bool:
+        if time.monotonic() > deadline:
+            over_time.append(True)
+            return True
+        return should_stop()
+    steps = StepBatcher(emit)
     try:
         data = cached(data_dir)
-        res = train(cfg, data, device, on_event=emit, should_stop=should_stop,
+        res = train(cfg, data, device, on_event=steps, should_stop=stop,
                     evals_per_epoch=evals_per_epoch(cfg.epochs))
-        path = checkpoints.save_new(res.model, out_dir, name, res.meta())
-        # the dataset views of the new checkpoint, while the test set is at hand (~1 s)
-        insights.save(insights.compute(res.model, data.raw("test"), data.labels("test")), path)
+        steps.flush()
+        test_x, test_y = data.raw("test"), data.labels("test")
+
+        def with_insights(folder):  # the dataset views, while the test set is at hand (~1 s)
+            insights.save(insights.compute(res.model, test_x, test_y), folder)
+        path = checkpoints.save_new(res.model, out_dir, name, res.meta(), extra=with_insights)
         emit({"kind": "done", "checkpoint": name, "path": str(path), "test_accuracy": res.test_accuracy,
-              "stopped": res.stopped, "train_seconds": res.train_seconds})
+              "stopped": res.stopped, "time_limit": max_seconds if over_time else None,
+              "train_seconds": res.train_seconds})
     except DataError as e:
         emit({"kind": "error", "message": str(e)})
+    except OSError as e:
+        emit({"kind": "error", "message": f"The run's checkpoint could not be saved ({e.strerror or e}); "
+                                          "nothing was written."})
     except Exception as e:  # reported to the learner as a sentence; the app keeps serving
         emit({"kind": "error", "message": f"Training failed: {type(e).__name__}: {e}"})
 
@@ -177,25 +258,25 @@ def _child_main() -> None:
 
 def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_dir: str | None = None,
                  device: str | None = None, threads: int | None = None, interval: float = 0.5,
-                 isolate: bool = True):
+                 isolate: bool = True, max_seconds: float = MAX_TRAIN_SECONDS):
     """Yield {"kind": "progress", ...} records while training, then {"kind": "done", ...} (or
     {"kind": "error", "message": ...}). Every eval carries the first-layer filters. With
     `isolate` the run is a child process (see _Process); otherwise a thread of this one."""
     try:
         cfg.check()
+        check_training(cfg.epochs, cfg.batch_size, cfg.train_size, MAX_TRAIN_SIZE)
         checkpoints.check_name(name)
+        stop = stop_file(job_id)
         if (Path(out_dir) / name).exists():
             raise checkpoints.CheckpointError(f"A checkpoint named {name!r} already exists; choose another name.")
-        if cfg.train_size > MAX_TRAIN_SIZE:
-            raise ValueError(f"The training set has {MAX_TRAIN_SIZE:,} images; ask for at most that many.")
     except ValueError as e:
         yield {"kind": "error", "message": str(e)}
         return
     device = device or default_device()
     events: queue.Queue = queue.Queue()
-    stop = stop_file(job_id)
     spec = {"cfg": cfg, "name": name, "out_dir": str(Path(out_dir).resolve()), "device": device,
-            "data_dir": str(Path(data_dir).resolve()) if data_dir else None, "threads": threads, "stop": str(stop)}
+            "data_dir": str(Path(data_dir).resolve()) if data_dir else None, "threads": threads, "stop": str(stop),
+            "max_seconds": max_seconds}
     t0 = time.perf_counter()
     try:
         host = (_Process if isolate else _Thread)(spec, events)
@@ -203,7 +284,7 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
         yield {"kind": "error", "message": f"Could not start the training run ({type(e).__name__}: {e})."}
         return
     outcome: dict = {}
-    losses: list = []
+    losses = Curve()
     evals: list = []
     snaps: list = []
     last_step = {"step": 0, "total_steps": 0}
@@ -220,9 +301,9 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
                     outcome = ev
                     continue
                 changed = True
-                if ev["kind"] == "step":
+                if ev["kind"] == "steps":
                     last_step = ev
-                    losses.append((ev["step"], ev["loss"]))
+                    losses.add(ev["points"])
                 elif ev["kind"] in ("eval", "init"):
                     snaps.append((ev["step"], np.asarray(ev["filters"], dtype=np.float32)))
                     if ev["kind"] == "eval":
@@ -232,15 +313,53 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
             if changed:
                 yield {"kind": "progress", "step": last_step.get("step", 0),
                        "total_steps": last_step.get("total_steps", 0), "elapsed": time.perf_counter() - t0,
-                       "train_seconds": last_step.get("train_seconds", 0.0), "losses": list(losses),
+                       "train_seconds": last_step.get("train_seconds", 0.0), "losses": list(losses.points),
                        "evals": list(evals), "snapshots": list(snaps), "config": asdict(cfg), "device": device,
-                       "pid": host.pid}
+                       "pid": host.pid, "job": job_id}
     finally:
         if host.alive():  # the consumer went away (closed tab, cancelled): stop the run cleanly
             request_stop(job_id)
         died = host.end()
         stop.unlink(missing_ok=True)
     yield outcome or {"kind": "error", "message": died or "Training ended without a result."}
+
+
+class RunQueue:
+    """One run trains at a time and at most `waiting` wait for it; the next one is refused at
+    once with a sentence, so a flood of requests cannot build a line nobody reaches the end of.
+    Runs wait in arrival order; a waiting run that leaves frees its place."""
+
+    def __init__(self, waiting: int = MAX_WAITING_RUNS):
+        self.waiting = waiting
+        self._line: list[str] = []  # job ids; the first one trains
+        self._cond = threading.Condition()
+
+    def join(self, job_id: str) -> None:
+        with self._cond:
+            if len(self._line) > self.waiting:
+                raise LimitError(f"One run trains at a time and {len(self._line) - 1} are already waiting "
+                                 f"(the most the app holds is {self.waiting}): try again in a few minutes.")
+            self._line.append(job_id)
+
+    def position(self, job_id: str) -> int:
+        """0: training (its turn); n: n runs ahead of it."""
+        with self._cond:
+            return self._line.index(job_id) if job_id in self._line else -1
+
+    def wait(self, job_id: str, timeout: float) -> bool:
+        """Whether it is this run's turn, waiting up to `timeout` seconds for it."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._line[:1] == [job_id], timeout)
+
+    def leave(self, job_id: str) -> None:
+        with self._cond:
+            if job_id in self._line:
+                self._line.remove(job_id)
+                self._cond.notify_all()
+
+    def __contains__(self, job_id: str) -> bool:
+        with self._cond:
+            return job_id in self._line
 
 
 def eta_seconds(step: int, total: int, train_seconds: float, elapsed: float) -> float | None:
@@ -258,7 +377,7 @@ def smooth(values: list, window: int = 20) -> np.ndarray:
     return np.convolve(np.pad(v, (window - 1, 0), mode="edge"), k, mode="valid")
 
 
-__all__ = ["train_stream", "request_stop", "eta_seconds", "estimate_seconds", "smooth"]
+__all__ = ["train_stream", "request_stop", "new_job_id", "RunQueue", "eta_seconds", "estimate_seconds", "smooth"]
 
 
 if __name__ == "__main__":

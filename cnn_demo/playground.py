@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MAX_KERNEL = 11
-MAX_KERNELS = 16
+from .limits import MAX_KERNEL, MAX_KERNELS, MAX_OUTPUT_VALUES, MAX_PADDING
+
 PADDING_MODES = ("zeros", "reflect", "replicate")
 ACTIVATIONS = ("none", "relu", "leaky_relu")
 POOLINGS = ("none", "max", "avg")
@@ -47,8 +47,19 @@ MAGNITUDE = "Gradient magnitude √(gx²+gy²)"
 
 def parse_kernel(cells) -> np.ndarray:
     """A grid of cells (rows of strings or numbers, as a table gives them) → a float kernel.
-    Empty trailing rows/columns are dropped; any other empty or non-numeric cell is an error."""
-    rows = [list(r) for r in (cells or [])]
+    Empty trailing rows/columns are dropped; any other empty or non-numeric cell is an error.
+    The grid's size is checked before a single cell is read: a table can be sent with any
+    number of rows and columns, and only an 11×11 one is worth parsing."""
+    if not isinstance(cells, (list, tuple)):
+        raise PlaygroundError("The kernel must be a grid of numbers (rows of cells).")
+    rows = list(cells)
+    if any(not isinstance(r, (list, tuple)) for r in rows):
+        raise PlaygroundError("The kernel must be a grid of numbers (rows of cells).")
+    tall, wide = len(rows), max((len(r) for r in rows), default=0)
+    if tall > MAX_KERNEL + 1 or wide > MAX_KERNEL + 1:  # one spare blank row/column is the table's own
+        raise PlaygroundError(f"The kernel grid is {tall}×{wide}; the largest allowed is {MAX_KERNEL}×{MAX_KERNEL}.")
+    rows = [list(r) for r in rows]
+
     def blank(v):
         return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and np.isnan(v))
     while rows and all(blank(v) for v in rows[-1]):
@@ -65,11 +76,33 @@ def parse_kernel(cells) -> np.ndarray:
             if blank(v):
                 raise PlaygroundError(f"Kernel cell (row {i + 1}, column {j + 1}) is empty: every cell needs a number.")
             try:
-                out[i, j] = float(str(v).strip().replace("−", "-")) if isinstance(v, str) else float(v)
-            except (TypeError, ValueError):
+                out[i, j] = float(str(v).strip()[:40].replace("−", "-")) if isinstance(v, str) else float(v)
+            except (TypeError, ValueError, OverflowError):
                 raise PlaygroundError(f"Kernel cell (row {i + 1}, column {j + 1}) holds {str(v)[:20]!r}, "
                                       "which is not a number.") from None
     return check_kernels([out])[0]
+
+
+def _shape(k) -> tuple | None:
+    """The shape of nested lists (or an array) without converting them, or None if ragged: a
+    hostile 'kernel' may hold millions of numbers, so levels with more elements than any
+    allowed kernel are measured, not walked."""
+    if isinstance(k, np.ndarray):
+        return k.shape
+    shape, level = [], [k]
+    for _ in range(3):
+        if not all(isinstance(x, (list, tuple)) for x in level):
+            break
+        n = {len(x) for x in level}
+        if len(n) != 1:
+            return None
+        shape.append(n.pop())
+        if len(level) * shape[-1] > 3 * (MAX_KERNEL + 1) ** 2:
+            return tuple(shape)  # already too large: no need to look deeper
+        level = [y for x in level for y in x]
+    if any(isinstance(x, (list, tuple)) for x in level):
+        return None
+    return tuple(shape)
 
 
 def check_kernels(kernels, channels: int | None = None) -> list[np.ndarray]:
@@ -80,9 +113,15 @@ def check_kernels(kernels, channels: int | None = None) -> list[np.ndarray]:
         raise PlaygroundError(f"At most {MAX_KERNELS} kernels at once, not {len(kernels)}.")
     out = []
     for n, k in enumerate(kernels, 1):
+        shape = _shape(k)
+        if shape is None:
+            raise PlaygroundError(f"Kernel {n} is not a rectangular grid of numbers.")
+        if any(d > MAX_KERNEL for d in shape) or len(shape) == 3 and shape[0] > 3:
+            raise PlaygroundError(f"Kernel {n} has shape {list(shape)}; the largest allowed is {MAX_KERNEL}×"
+                                  f"{MAX_KERNEL} (or 3×{MAX_KERNEL}×{MAX_KERNEL} for a colour kernel).")
         try:
             a = np.asarray(k, dtype=np.float32)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise PlaygroundError(f"Kernel {n} is not a rectangular grid of numbers.") from None
         if a.ndim not in (2, 3) or 0 in a.shape:
             raise PlaygroundError(f"Kernel {n} must be a 2-D grid (or 3-D: one grid per colour channel), "
@@ -113,11 +152,13 @@ def pads(padding, kh: int, kw: int, dilation: int) -> tuple[int, int, int, int]:
         th, tw = dilation * (kh - 1), dilation * (kw - 1)
         return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
     try:
-        p = int(float(padding))
-    except (TypeError, ValueError):
-        raise PlaygroundError(f"Padding must be 'valid', 'same' or a whole number, not {padding!r}.") from None
-    if not 0 <= p <= 64:
-        raise PlaygroundError(f"Padding must be between 0 and 64, not {p}.")
+        f = float(str(padding)[:20]) if isinstance(padding, str) else float(padding)
+    except (TypeError, ValueError, OverflowError):
+        raise PlaygroundError(f"Padding must be 'valid', 'same' or a whole number, not {str(padding)[:20]!r}.") from None
+    if not np.isfinite(f) or f != int(f) or not 0 <= f <= MAX_PADDING:
+        raise PlaygroundError(f"Padding must be 'valid', 'same' or a whole number from 0 to {MAX_PADDING}, "
+                              f"not {str(padding)[:20]!r}.")
+    p = int(f)
     return (p, p, p, p)
 
 
@@ -144,7 +185,7 @@ class ChainResult:
 def _int(v, name, lo, hi) -> int:
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise PlaygroundError(f"{name} must be a whole number, not {v!r}.") from None
     if not np.isfinite(f) or f != int(f):
         raise PlaygroundError(f"{name} must be a whole number, not {v!r}.")
@@ -198,7 +239,7 @@ def activate(x: np.ndarray, kind: str = "none", slope: float = 0.01) -> np.ndarr
         raise PlaygroundError(f"Activation must be one of {', '.join(ACTIVATIONS)}, not {kind!r}.")
     try:
         slope = float(slope)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise PlaygroundError(f"The LeakyReLU slope must be a number, not {slope!r}.") from None
     if kind == "relu":
         return np.maximum(x, 0)
@@ -234,6 +275,16 @@ def chain(image, kernels, padding="same", stride=1, dilation=1, padding_mode="ze
     elif pooling not in POOLINGS:
         raise PlaygroundError(f"Pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}.")
     return ChainResult(conv, act, pooled, pooled if pooled is not None else act, formulas)
+
+
+def check_output_size(result: ChainResult) -> None:
+    """The /convolve API answers with numbers, not pictures: bounded, so one request cannot
+    make the server build hundreds of megabytes of JSON."""
+    n = int(np.prod(result.final.shape))
+    if n > MAX_OUTPUT_VALUES:
+        shape = "×".join(map(str, result.final.shape))
+        raise PlaygroundError(f"The output would be {shape} = {n:,} numbers; /convolve returns at most "
+                              f"{MAX_OUTPUT_VALUES:,}: use fewer kernels, a stride or pooling, or a smaller image.")
 
 
 def magnitude(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:

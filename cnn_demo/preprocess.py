@@ -16,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import limits
+
 WORK = 160  # intermediate resolution for the stroke-width step (the 20 px box × 8)
 INK_THRESHOLD = 0.15
 MAX_SIDE = 1024  # larger images are reduced first: a digit needs no more
-MAX_PIXELS = 40_000_000  # refuse images bigger than this before decoding them (memory)
 TARGET_WIDTH = 0.10  # median MNIST stroke: 10 % of the digit's longer side (2,000 training digits)
 
 
@@ -52,29 +53,29 @@ class Preprocessed:
         return torch.from_numpy(self.image)[None, None]
 
 
-def read_image(data: bytes | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Open an image file safely: bounded size, any common mode, EXIF orientation applied."""
+def read_image(data: bytes | str, colour: bool = False) -> Image.Image:
+    """Open an image file safely: its size is checked from the header before any pixel is
+    decoded (limits.check_image_size), large decodes take turns (limits.decode_slot), any
+    common mode, EXIF orientation applied, and reduced to MAX_SIDE on its longer side. A JPEG
+    is decoded at reduced size, in grayscale unless `colour` (the playground's photos)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is below
             img = Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
             w, h = img.size
-            if w * h > max_pixels:
-                raise InputError(f"The image is {w}×{h} pixels; the limit is {max_pixels / 1e6:.0f} megapixels: "
-                                 "send a smaller picture of the digit.")
-            if w < 1 or h < 1:
-                raise InputError("The image is empty (0 pixels).")
-            img.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
-            img.load()
-            img = ImageOps.exif_transpose(img)
-    except InputError:
-        raise
+            limits.check_image_size(w, h, img.format)
+            img.draft("RGB" if colour else "L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
+            with limits.decode_slot(img.size[0] * img.size[1]):
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                if max(img.size) > MAX_SIDE:
+                    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    except limits.LimitError as e:
+        raise InputError(str(e)) from None
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise InputError(f"That file is not an image this app can read ({type(e).__name__}).") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise InputError(f"The image could not be decoded; it may be truncated or corrupt ({e}).") from None
-    if max(img.size) > MAX_SIDE:
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
     return img
 
 
@@ -106,8 +107,10 @@ def to_ink(img: Image.Image | np.ndarray, paper: str = "auto") -> np.ndarray:
             raise InputError(f"Expected a 2-D image or an image with 1–4 channels, got shape {a.shape}.")
     else:
         if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-            arr = np.asarray(img, dtype=np.float32)
-            hi = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+            arr = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+            top = float(arr.max(initial=0))
+            # floats in [0, 1] (a scientific TIFF) are already intensities; integers are 8 or 16 bits
+            hi = 1.0 if img.mode == "F" and top <= 1.0 else 65535.0 if img.mode.startswith("I;16") or top > 255 else 255.0
             return to_ink(np.clip(arr / hi, 0, 1), paper)
         has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
         return to_ink(np.asarray(img.convert("LA" if has_alpha else "L")), paper)
@@ -176,7 +179,8 @@ def preprocess(img, normalize_width: bool = True, paper: str = "auto") -> Prepro
         ink = _resize(ink, (max(1, round(ink.shape[0] * s)), max(1, round(ink.shape[1] * s))))
     mask = ink > INK_THRESHOLD
     if not mask.any():
-        raise InputError("The canvas is empty: draw a digit.")
+        raise InputError("The canvas is empty: draw a digit." if paper == "light" else
+                         "The image is empty: no ink on it (send a picture of one digit).")
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     if mask.mean() > 0.6:

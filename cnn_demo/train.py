@@ -6,6 +6,7 @@ set held as tensors on the device: an epoch is a few large tensor ops per batch.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -58,7 +59,55 @@ class TrainConfig:
             raise ValueError(f"Unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}.")
         if self.train_size < 0:
             raise ValueError(f"Training-set size cannot be negative ({self.train_size}).")
+        if not 0 <= self.seed < 2**31:
+            raise ValueError(f"The seed must be between 0 and {2**31 - 1}, not {self.seed}.")
         return self
+
+    @classmethod
+    def from_request(cls, arch="lenet5", epochs=1, batch_size=128, optimizer="adam", lr=3e-3, schedule="onecycle",
+                     augment=False, train_size=6000, seed=0) -> "TrainConfig":
+        """A run asked for in the app (Train tab or /train): every value read as its type, with a
+        sentence when it cannot be, then checked, and bounded like every run the app hosts."""
+        from .limits import check_training
+        cfg = cls(arch=_text(arch, "The architecture"), epochs=_whole(epochs, "Epochs"),
+                  batch_size=_whole(batch_size, "Batch size"), optimizer=_text(optimizer, "The optimizer"),
+                  lr=_real(lr, "The learning rate"), schedule=_text(schedule, "The schedule"),
+                  augment=_flag(augment, "Augment"), train_size=_whole(train_size or 0, "Training images"),
+                  seed=_whole(seed or 0, "The seed")).check()
+        check_training(cfg.epochs, cfg.batch_size, cfg.train_size)
+        return cfg
+
+
+def _whole(v, name: str) -> int:
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a whole number, not {str(v)[:20]!r}.") from None
+    if not math.isfinite(f) or f != int(f):
+        raise ValueError(f"{name} must be a whole number, not {str(v)[:20]!r}.")
+    return int(f)
+
+
+def _real(v, name: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number, not {str(v)[:20]!r}.") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{name} must be a finite number, not {str(v)[:20]!r}.")
+    return f
+
+
+def _text(v, name: str) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"{name} must be given by name (text), not {str(v)[:20]!r}.")
+    return v.strip()[:40]
+
+
+def _flag(v, name: str) -> bool:
+    if not isinstance(v, (bool, int)) or v not in (0, 1):
+        raise ValueError(f"{name} must be true or false, not {str(v)[:20]!r}.")
+    return bool(v)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import html_views
-from .jobs import eta_seconds, smooth
+from .jobs import eta_seconds, smooth  # noqa: F401 (views of a run's records)
 
 MAX_POINTS = 300
 
@@ -86,12 +86,15 @@ def snapshot_html(snapshots: list, index: int) -> str:
 
 def done_markdown(out: dict) -> str:
     if out["kind"] == "error":
-        return f"⚠️ {out['message']}"
-    how = "stopped early; kept the best weights so far" if out["stopped"] else "finished"
+        return f"⚠️ {html_views.md_text(out['message'])}"
+    if out.get("time_limit"):
+        how = f"stopped at the app's {_fmt_s(out['time_limit'])} limit; kept the best weights so far"
+    else:
+        how = "stopped early; kept the best weights so far" if out["stopped"] else "finished"
     t = out["train_seconds"]
     took = f"{t:.1f} s" if t < 10 else _fmt_s(t)
-    return (f"✅ Training {how}: **{out['checkpoint']}** reaches **{out['test_accuracy']:.2%}** on the 10,000 "
-            f"MNIST test digits ({took} of training). It is saved and now in the Draw tab's model list.")
+    return (f"✅ Training {how}: **{html_views.md_text(out['checkpoint'])}** reaches **{out['test_accuracy']:.2%}** "
+            f"on the 10,000 MNIST test digits ({took} of training). It is saved and now in the Draw tab's model list.")
 
 
 CSS = """

@@ -56,10 +56,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(tmp_path_factory, mnist_dir):
-    """The real app, served by a real Gradio server on loopback."""
+    """The real app, served by a real Gradio server on loopback: a fresh one per test module,
+    with its own checkpoint folder and Hub cache, so no module sees what another one added."""
     os.environ["CNN_DEMO_CHECKPOINTS"] = str(tmp_path_factory.mktemp("user_checkpoints"))
+    os.environ["CNN_DEMO_HUB_CACHE"] = str(tmp_path_factory.mktemp("hub_cache"))
     os.environ["CNN_DEMO_DATA"] = str(mnist_dir)
     import app as app_module
     demo = app_module.build_app()

@@ -125,3 +125,60 @@ def test_bundled_checkpoints_meet_their_accuracy(mnist, name, floor):
     assert acc >= floor
     assert abs(acc - ck.meta["test_accuracy"]) < 1e-4  # the metadata tells the truth
     assert ck.meta["train_config"]["augment"] is True
+
+
+@pytest.mark.parametrize("scale,ok", [(1.0, True), (1e3, True), (1e30, False)])
+def test_weights_that_overflow_are_refused(tmp_path, scale, ok):
+    """×1e30 weights passed the finite check and gave NaN probabilities for every drawing."""
+    sd = {k: v * scale for k, v in build("lenet5").state_dict().items()}
+    save_file(sd, str(tmp_path / "model.safetensors"), metadata={"arch": "lenet5"})
+    if ok:
+        ck = checkpoints.load(tmp_path)
+        assert torch.isfinite(ck.model(torch.rand(4, 1, 28, 28))).all()
+    else:
+        with pytest.raises(CheckpointError, match=r"beyond ±10000"):
+            checkpoints.load(tmp_path)
+
+
+def test_a_tiny_std_that_would_overflow_is_refused(tmp_path):
+    save_file(build("lenet5").state_dict(), str(tmp_path / "model.safetensors"),
+              metadata={"arch": "lenet5", "std": "1e-30"})
+    with pytest.raises(CheckpointError, match="implausible normalisation"):
+        checkpoints.load(tmp_path)
+
+
+@pytest.mark.parametrize("field,value,kept", [
+    ("test_accuracy", "n/a", False), ("test_accuracy", "1.5", False), ("test_accuracy", "0.97", True),
+    ("epochs", "-3", False), ("epochs", "true", False), ("seed", "12", True), ("name", "2024", True),
+    ("train_config", '{"lr": 0.1, "epochs": 3}', True), ("train_config", '{"lr": [1]}', False),
+    ("train_config", '{"evil": "x"}', False), ("date", "x" * 1000, False), ("whatever", "<script>", None),
+])
+def test_every_metadata_field_has_its_type(tmp_path, field, value, kept):
+    save_file(build("lenet5").state_dict(), str(tmp_path / "model.safetensors"),
+              metadata={"arch": "lenet5", field: value})
+    ck = checkpoints.load(tmp_path)
+    assert (field in ck.meta) is bool(kept)
+    assert bool(ck.notes) is (kept is False)
+    assert ck.title.startswith(ck.name)
+
+
+def test_a_disk_that_fills_after_the_weights_leaves_nothing(tmp_path):
+    """The insights are written inside the folder before it is renamed into place: a full disk
+    then leaves no unlisted folder whose name stays taken."""
+    def full(folder):
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError):
+        checkpoints.save_new(build("lenet5"), tmp_path, "run", extra=full)
+    assert list(tmp_path.iterdir()) == []
+    checkpoints.save_new(build("lenet5"), tmp_path, "run", extra=lambda f: (f / "extra.txt").write_text("x"))
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", "extra.txt", "model.safetensors"]
+
+
+def test_messages_quote_hostile_tensor_names_briefly(tmp_path):
+    sd = build("lenet5").state_dict()
+    for i in range(30):
+        sd[f"<img src=http://evil/{i}>"] = torch.zeros(1)
+    save_file(sd, str(tmp_path / "model.safetensors"), metadata={"arch": "lenet5"})
+    with pytest.raises(CheckpointError) as e:
+        checkpoints.load(tmp_path)
+    assert "and 22 more" in str(e.value) and len(str(e.value)) < 600

@@ -11,11 +11,13 @@ from cnn_demo import checkpoints, jobs
 from cnn_demo.models import build
 from cnn_demo.train import TrainConfig
 
+J1, J2, J3, J4, J5, J6 = (jobs.new_job_id() for _ in range(6))
 
-def run(cfg, tmp_path, tiny_mnist_dir, name="job", job="t1", on_progress=None, isolate=True):
+
+def run(cfg, tmp_path, tiny_mnist_dir, name="job", job=J1, on_progress=None, isolate=True, **kw):
     recs = []
     for rec in jobs.train_stream(cfg, name, str(tmp_path), job, str(tiny_mnist_dir), interval=0.05,
-                                 isolate=isolate):
+                                 isolate=isolate, **kw):
         recs.append(rec)
         if on_progress and rec["kind"] == "progress":
             on_progress(rec)
@@ -40,19 +42,19 @@ def test_stop_keeps_the_best_so_far(tmp_path, tiny_mnist_dir):
 
     def stop_after_first(rec):
         if rec["step"] >= 2 and not stopped:
-            jobs.request_stop("t2")
+            jobs.request_stop(J2)
             stopped.append(rec["step"])
-    recs = run(TrainConfig(epochs=5, batch_size=32), tmp_path, tiny_mnist_dir, job="t2", on_progress=stop_after_first)
+    recs = run(TrainConfig(epochs=5, batch_size=32, train_size=512), tmp_path, tiny_mnist_dir, job=J2, on_progress=stop_after_first)
     done = recs[-1]
     assert done["kind"] == "done" and done["stopped"]
     assert checkpoints.load(done["path"]).arch == "lenet5"
-    assert not jobs.stop_file("t2").exists()
+    assert not jobs.stop_file(J2).exists()
 
 
 def test_names_are_never_overwritten(tmp_path, tiny_mnist_dir):
     checkpoints.save_new(build("lenet5"), tmp_path, "taken")
     before = (tmp_path / "taken" / "model.safetensors").read_bytes()
-    recs = run(TrainConfig(epochs=1, batch_size=256), tmp_path, tiny_mnist_dir, name="taken")
+    recs = run(TrainConfig(epochs=1, batch_size=256, train_size=512), tmp_path, tiny_mnist_dir, name="taken")
     assert recs == [{"kind": "error", "message": recs[0]["message"]}] and "already exists" in recs[0]["message"]
     assert (tmp_path / "taken" / "model.safetensors").read_bytes() == before
 
@@ -79,20 +81,20 @@ def test_a_failing_run_is_reported_and_saved_checkpoints_stay(tmp_path, tiny_mni
 
 
 def test_missing_data_is_a_clear_message(tmp_path):
-    recs = list(jobs.train_stream(TrainConfig(), "x", str(tmp_path), "t3", str(tmp_path / "nowhere")))
+    recs = list(jobs.train_stream(TrainConfig(), "x", str(tmp_path), J3, str(tmp_path / "nowhere")))
     assert recs == [{"kind": "error", "message": f"MNIST folder {tmp_path / 'nowhere'} does not exist."}]
 
 
 @pytest.mark.parametrize("isolate", [True, False])
 def test_consumer_leaving_stops_the_run(tmp_path, tiny_mnist_dir, isolate):
-    gen = jobs.train_stream(TrainConfig(epochs=50, batch_size=32), "left", str(tmp_path), "t4",
+    gen = jobs.train_stream(TrainConfig(epochs=50, batch_size=32, train_size=512), "left", str(tmp_path), J4,
                             str(tiny_mnist_dir), interval=0.05, isolate=isolate)
     pid = next(gen)["pid"]
     assert (pid != os.getpid()) == isolate
     t0 = time.time()
     gen.close()  # e.g. the browser tab closed
     assert time.time() - t0 < 30
-    assert [t for t in threading.enumerate() if t.name == "train-t4"] == []
+    assert [t for t in threading.enumerate() if t.name == f"train-{J4}"] == []
     if isolate:
         assert not Path(f"/proc/{pid}").exists()  # ended and reaped
 
@@ -101,7 +103,7 @@ def test_the_run_is_its_own_process_and_its_death_is_a_sentence(tmp_path, tiny_m
     """Killed mid-run (out of memory, say): the learner gets a sentence, nothing is half-written,
     earlier checkpoints load, and the app's process goes on."""
     checkpoints.save_new(build("lenet5"), tmp_path, "keep-me")
-    gen = jobs.train_stream(TrainConfig(epochs=50, batch_size=32), "killed", str(tmp_path), "t5",
+    gen = jobs.train_stream(TrainConfig(epochs=50, batch_size=32, train_size=512), "killed", str(tmp_path), J5,
                             str(tiny_mnist_dir), interval=0.05)
     first = next(gen)
     assert first["kind"] == "progress" and first["pid"] != os.getpid()
@@ -116,7 +118,7 @@ def test_the_run_is_its_own_process_and_its_death_is_a_sentence(tmp_path, tiny_m
 
 def test_the_run_does_not_hold_this_process_gil(tmp_path, tiny_mnist_dir):
     """While a run trains, this process's Python threads keep running at full speed."""
-    gen = jobs.train_stream(TrainConfig(epochs=3, batch_size=16), "gil", str(tmp_path), "t6",
+    gen = jobs.train_stream(TrainConfig(epochs=3, batch_size=16), "gil", str(tmp_path), J6,
                             str(tiny_mnist_dir), interval=0.05)
     rec = next(gen)
     cpu0 = time.process_time()
@@ -141,3 +143,65 @@ def test_curve_frames_name_every_series_from_the_first_one():
     later = train_view.loss_frame(rec)
     assert set(later["series"]) == set(train_view.LOSS_SERIES) and not later["value"].isna().any()
     assert set(train_view.accuracy_frame(rec)["series"]) == set(train_view.ACCURACY_SERIES)
+
+
+def test_a_run_stops_at_its_time_limit_keeping_the_best(tmp_path, tiny_mnist_dir):
+    """One job held the only training slot for ~10 hours; every run now has a time limit."""
+    recs = run(TrainConfig(epochs=50, batch_size=16, train_size=512), tmp_path, tiny_mnist_dir, name="slow",
+               job=jobs.new_job_id(), max_seconds=1.0)
+    done = recs[-1]
+    assert done["kind"] == "done" and done["stopped"] and done["time_limit"] == 1.0
+    assert done["train_seconds"] < 10
+    from cnn_demo import train_view
+    assert "stopped at the app's 1 s limit" in train_view.done_markdown(done)
+
+
+def test_steps_are_reported_in_bundles():
+    """A run with small batches made hundreds of step events a second, each a JSON line the
+    server parsed; now at most STEP_EVENTS_PER_SECOND bundles a second, no step lost."""
+    import time as _time
+    out = []
+    batcher = jobs.StepBatcher(out.append, rate=10)
+    t0 = _time.monotonic()
+    step = 0
+    while _time.monotonic() - t0 < 0.5:
+        step += 1
+        batcher({"kind": "step", "step": step, "loss": 1.0 / step, "total_steps": 10**6, "train_seconds": 0})
+    batcher({"kind": "eval", "step": step})
+    bundles = [e for e in out if e["kind"] == "steps"]
+    assert step > 1000 and len(bundles) <= 8  # 0.5 s at 10 a second, plus the flush before the eval
+    assert sum(len(b["points"]) for b in bundles) == step and out[-1]["kind"] == "eval"
+
+
+def test_the_loss_curve_is_thinned_evenly():
+    curve = jobs.Curve(cap=100)
+    curve.add([(i, float(i)) for i in range(1, 100_001)])
+    assert 50 <= len(curve.points) <= 100
+    steps = [p[0] for p in curve.points]
+    gaps = {b - a for a, b in zip(steps, steps[1:])}
+    assert len(gaps) == 1 and steps[0] == 1  # evenly spaced from the start
+
+
+def test_the_waiting_line_is_bounded_and_fair():
+    line = jobs.RunQueue(waiting=2)
+    a, b, c, d = (jobs.new_job_id() for _ in range(4))
+    for j in (a, b, c):
+        line.join(j)
+    with pytest.raises(jobs.LimitError, match="2 are already waiting .*the most the app holds is 2"):
+        line.join(d)
+    assert [line.position(j) for j in (a, b, c)] == [0, 1, 2]
+    assert line.wait(a, 0) and not line.wait(b, 0.05)
+    line.leave(b)  # a waiting run leaves: the one behind it moves up
+    assert line.position(c) == 1
+    line.leave(a)
+    assert line.wait(c, 0.1)
+    line.join(d)
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "x", "0" * 15, "ABCDEF0123456789", "", None])
+def test_stop_files_are_named_by_server_made_ids_only(bad):
+    """The client-chosen session id was part of the stop file's path: '../..' in it wrote and
+    deleted files outside the app's folder."""
+    with pytest.raises(ValueError):
+        jobs.request_stop(bad)
+    assert jobs.stop_file(jobs.new_job_id()).parent == jobs.STOP_DIR

@@ -125,11 +125,27 @@ def test_step_by_step_window_matches_the_output():
     ([["1", "x"]], "'x', which is not a number"),
     ([], "empty"),
     ([["nan"]], "NaN or infinity"),
-    ([["1"] * 12], "12; the largest allowed is 11×11|1×12"),
+    ([["1"] * 12], r"shape \[1, 12\]; the largest allowed is 11×11"),
+    ([["1"] * 1500] * 1500, "The kernel grid is 1500×1500; the largest allowed is 11×11"),
+    ([["1"] * 13], "The kernel grid is 1×13"),
+    ("1 2 3", "must be a grid of numbers"),
+    ([["1e999"]], "NaN or infinity"),
 ])
 def test_kernel_grid_errors(cells, msg):
     with pytest.raises(PlaygroundError, match=msg):
         pg.parse_kernel(cells)
+
+
+def test_a_huge_grid_is_refused_by_its_size_before_any_cell_is_read():
+    """A 1500×1500 grid was parsed whole (4 s, +117 MB) before the 11×11 check; its cells are
+    never read now: the grid below holds cells that would fail to parse if they were."""
+    class Unreadable:
+        def __float__(self):
+            raise AssertionError("a cell was read")
+
+        __str__ = __float__
+    with pytest.raises(PlaygroundError, match="1500×1500"):
+        pg.parse_kernel([[Unreadable()] * 1500] * 1500)
 
 
 def test_kernel_grid_trims_blank_edges_and_reads_unicode_minus():

@@ -79,7 +79,7 @@ def test_bad_files_get_clear_messages(tmp_path, pen_digits):
 
 
 def test_huge_and_tiny_images(pen_digits):
-    big = Image.fromarray(digit_canvas(pen_digits)).resize((5000, 5000), Image.Resampling.NEAREST)
+    big = Image.fromarray(digit_canvas(pen_digits)).resize((4000, 4000), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     big.save(buf, format="PNG", compress_level=1)
     img = read_image(buf.getvalue())
@@ -87,13 +87,55 @@ def test_huge_and_tiny_images(pen_digits):
     assert preprocess(img).image.max() > 0.5
     huge = io.BytesIO()
     Image.new("L", (10000, 10000), 255).save(huge, format="PNG")
-    with pytest.raises(InputError, match="10000×10000 pixels; the limit is 40 megapixels"):
+    with pytest.raises(InputError, match="10000×10000 pixels; the app reads images up to 4096×4096"):
         read_image(huge.getvalue())
     one = Image.new("L", (1, 1), 0)
     b1 = io.BytesIO()
     one.save(b1, format="PNG")
     with pytest.raises(InputError):
         preprocess(read_image(b1.getvalue()))  # a single pixel has no ink against its (own) paper
+
+
+def test_a_float_tiff_in_0_1_reads_as_its_digit(pen_digits):
+    """32-bit float images with values in [0, 1] (scientific software writes them) were divided
+    by 255 and read as an empty canvas."""
+    a = 1 - digit_canvas(pen_digits).astype(np.float32) / 255  # ink = 1
+    buf = io.BytesIO()
+    Image.fromarray(a, mode="F").save(buf, format="TIFF")
+    img = read_image(buf.getvalue())
+    assert img.mode == "F"
+    pre = preprocess(img)
+    assert pre.image.max() > 0.9
+    ref = preprocess(Image.fromarray((a * 255).round().astype(np.uint8)))
+    assert np.abs(pre.image - ref.image).max() < 0.02
+
+
+def test_large_decodes_take_turns():
+    """At most DECODE_SLOTS large images are decoded at once, whatever number arrive together
+    (4 in parallel held 1.2 GB before); small ones never wait."""
+    import threading
+    import time
+    from cnn_demo import limits
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    def decode(pixels):
+        with limits.decode_slot(pixels):
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.1)
+            with lock:
+                inside[0] -= 1
+    threads = [threading.Thread(target=decode, args=(16_000_000,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.02)
+    t0 = time.perf_counter()
+    with limits.decode_slot(400 * 400):  # a canvas-sized image goes straight through
+        assert time.perf_counter() - t0 < 0.05
+    for t in threads:
+        t.join()
+    assert peak[0] == limits.DECODE_SLOTS
 
 
 def test_nan_and_wrong_shapes():

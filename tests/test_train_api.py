@@ -37,7 +37,7 @@ def test_train_reports_progress_then_classifies_with_the_new_checkpoint(client, 
     (dict(arch="alexnet"), "Unknown architecture"),
     (dict(name="../../etc/passwd"), "not a valid checkpoint name"),
     (dict(epochs=0), "Epochs must be"),
-    (dict(train_size=10**9), "at most"),
+    (dict(train_size=10**9), "Training images must be between 100 and 60,000"),
 ])
 def test_train_refuses_bad_settings(client, kw, msg):
     with pytest.raises(Exception, match=msg):
@@ -46,13 +46,13 @@ def test_train_refuses_bad_settings(client, kw, msg):
 
 def test_load_from_hub_cache_then_classify(client, monkeypatch, tmp_path):
     cache = tmp_path / "hub"
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("CNN_DEMO_HUB_CACHE", str(cache))
     files = {p.name: p.read_bytes() for p in (ROOT / "checkpoints" / "lenet5").iterdir()}
     build_cache_repo(cache, "teacher/lenet5-mnist", files)
     out = client.predict(repo_id="teacher/lenet5-mnist", api_name="/load_from_hub")
-    assert out == {"checkpoint": "teacher/lenet5-mnist"}
+    assert out == {"checkpoint": "hub:teacher/lenet5-mnist@00000000"}
     probs = client.predict(handle_file(str(ROOT / "examples" / "digits" / "mnist-test-0000-label7.png")),
-                           "teacher/lenet5-mnist", api_name="/classify")
+                           out["checkpoint"], api_name="/classify")
     assert max(probs, key=probs.get) == "7"
     with pytest.raises(Exception, match="not in the local cache"):
         client.predict(repo_id="nobody/nothing", api_name="/load_from_hub")
@@ -61,19 +61,39 @@ def test_load_from_hub_cache_then_classify(client, monkeypatch, tmp_path):
 
 
 def test_one_training_job_at_a_time_and_the_second_sees_its_place(client):
-    from gradio_client.utils import Status
     first = client.submit(arch="lenet5", epochs=3, batch_size=64, train_size=3000, name="q-first", api_name="/train")
-    while not first.outputs():
+    while not [o for o in first.outputs() if "progress" in o]:
         time.sleep(0.1)
     second = client.submit(arch="tinycnn", epochs=1, batch_size=256, train_size=256, name="q-second",
                            api_name="/train")
-    waited = None
-    for _ in range(100):
-        st = second.status()
-        if st.code == Status.IN_QUEUE and st.rank is not None:
-            waited = st
-            break
+    while not second.outputs():
         time.sleep(0.05)
-    assert waited is not None and not first.done()  # the second waits while the first trains
+    assert second.outputs()[0]["waiting"] == 1 and not first.done()  # the second waits while the first trains
     assert first.result()["checkpoint"] == "q-first"
     assert second.result()["checkpoint"] == "q-second"
+
+
+def test_a_run_started_through_the_api_can_be_stopped(client):
+    """Nobody could stop a job started through /train; its id (made by the server) stops it."""
+    job = client.submit(arch="lenet5", epochs=20, batch_size=32, train_size=3000, name="stop-me", api_name="/train")
+    while not [o for o in job.outputs() if "progress" in o]:
+        time.sleep(0.1)
+    run_id = job.outputs()[0]["job"]
+    assert len(run_id) == 16
+    out = client.predict(run_id, api_name="/stop_training")
+    assert out == {"message": "Stopping after the current step; the best weights so far will be kept."}
+    t0 = time.time()
+    result = job.result()
+    assert result["checkpoint"] == "stop-me" and result["stopped"] is True and time.time() - t0 < 30
+
+
+def test_a_cancelled_api_run_stops_and_frees_the_slot(client):
+    job = client.submit(arch="lenet5", epochs=20, batch_size=32, train_size=3000, name="cancel-me",
+                        api_name="/train")
+    while not [o for o in job.outputs() if "progress" in o]:
+        time.sleep(0.1)
+    job.cancel()
+    t0 = time.time()
+    nxt = client.submit(arch="tinycnn", epochs=1, batch_size=256, train_size=256, name="after-cancel",
+                        api_name="/train")
+    assert nxt.result()["checkpoint"] == "after-cancel" and time.time() - t0 < 60

@@ -12,7 +12,8 @@ from ..analyse import InputError, analyse, classify_file
 from ..data import DataError, cached, local_folder
 from ..registry import Registry, UnknownCheckpoint
 from ..strokes import BRUSH, CANVAS
-from . import refuse
+from . import refuse, say
+from .canvas import Canvas
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").glob("*.png"))
 COMPARE = "lenet5+tinycnn"
@@ -59,7 +60,7 @@ def model_choices(registry: Registry) -> list[tuple[str, str]]:
 def build(registry: Registry):
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=340):
-            sketch = gr.Sketchpad(
+            sketch = Canvas(
                 elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
                 canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
                 brush=gr.Brush(default_size=BRUSH // 2, colors=["#000000"], color_mode="fixed"),
@@ -110,7 +111,7 @@ def build(registry: Registry):
             entries = [registry.get(n) for n in names]
             a = analyse(img, entries)
         except (InputError, UnknownCheckpoint) as e:
-            return None, None, f"⚠️ {e}", "", ""
+            return None, None, say(e), "", ""
         return a.probs[0], a.probs[1] if len(names) > 1 else None, "", a.steps_html, a.stages_html
 
     def on_model_labels(choice):
@@ -124,7 +125,7 @@ def build(registry: Registry):
         try:
             entries = [registry.get(n) for n in names]
         except UnknownCheckpoint as e:
-            return f"⚠️ {e}", ""
+            return say(e), ""
         if len(entries) == 1:
             return entries[0].filters_html, entries[0].table_html
         return (f'<div class="cx-compare">{"".join(e.filters_html for e in entries)}</div>',
@@ -146,8 +147,10 @@ def build(registry: Registry):
         """Classify an image file of one digit with a checkpoint the app knows.
 
         Returns {"0": p0, ..., "9": p9}: the probability of every digit."""
-        if not image:
+        if not image or not isinstance(image, str):
             raise refuse("No image: send an image file of one digit.")
+        if model is not None and not isinstance(model, str):
+            raise refuse("The model must be a checkpoint's name (text).")
         try:
             entry = registry.get((model or "lenet5").strip())
             return classify_file(image, entry)
@@ -165,5 +168,6 @@ def build(registry: Registry):
     model.focus(lambda: gr.update(choices=model_choices(registry)), None, model, show_progress="hidden",
                 api_visibility="private", queue=False)
     rand_btn.click(random_digit, None, sketch, api_visibility="private")
-    up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=None)
+    up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=4,
+                 concurrency_id="classify")
     return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}

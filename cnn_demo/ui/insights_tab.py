@@ -2,6 +2,8 @@
 an embedding with the learner's drawing placed in it, and the errors."""
 from __future__ import annotations
 
+import html
+
 import gradio as gr
 import numpy as np
 import torch
@@ -10,10 +12,14 @@ from .. import insights, insights_view
 from ..data import cached, local_folder
 from ..preprocess import InputError, preprocess
 from ..probe import probe
+from ..checkpoints import CheckpointError
 from ..registry import Registry, UnknownCheckpoint
+from . import say
 from .draw_tab import sketch_array
 
-_CACHE: dict[int, insights.Insights] = {}
+
+def _warn(e) -> str:
+    return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>'
 
 
 def build(registry: Registry, sketch):
@@ -41,18 +47,23 @@ def build(registry: Registry, sketch):
 
     def get(name):
         entry = registry.get(name)
-        key = id(entry.ck.model)
-        if key not in _CACHE:
-            ins = insights.load(entry.ck.path) if entry.ck.path else None
+
+        def make():
+            try:
+                ins = insights.load(entry.ck.path, entry.ck.model) if entry.ck.path else None
+            except CheckpointError as e:
+                ins, why = None, f"{e} "
+            else:
+                why = ""
             if ins is None:
                 folder = local_folder()
                 if folder is None:
-                    raise InputError(f"{name} has no precomputed insights and no local MNIST copy is set "
-                                     "(CNN_DEMO_DATA) to compute them.")
+                    raise InputError(f"{why}{name} has no usable precomputed insights and no local MNIST copy is "
+                                     "set (CNN_DEMO_DATA) to compute them.")
                 tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
                 ins = insights.compute(entry.ck.model, tx, ty)
-            _CACHE[key] = ins
-        return entry.ck.model, _CACHE[key]
+            return ins
+        return entry.ck.model, entry.cached("insights", make)
 
     def drawing(value, model_):
         img = sketch_array(value)
@@ -67,7 +78,7 @@ def build(registry: Registry, sketch):
         try:
             m, ins = get(name)
         except (InputError, UnknownCheckpoint) as e:
-            return (f"⚠️ {e}",) + (gr.update(),) * 8
+            return (say(e),) + (gr.update(),) * 8
         layers = insights.conv_names(m)
         lay = layers[min(1, len(layers) - 1)]
         stages = [k.split("/", 1)[1] for k in ins.arrays if k.startswith("sig/")]
@@ -88,20 +99,20 @@ def build(registry: Registry, sketch):
             m, ins = get(name)
             return insights_view.top_html(ins, m, lay, int(ch)), ""
         except (InputError, UnknownCheckpoint, KeyError, IndexError) as e:
-            return f"⚠️ {e}", ""
+            return _warn(e), ""
 
     def on_layer(name, lay):
         try:
             m, _ = get(name)
         except (InputError, UnknownCheckpoint) as e:
-            return gr.update(), f"⚠️ {e}"
+            return gr.update(), _warn(e)
         return gr.update(maximum=getattr(m, lay).out_channels - 1, value=0), ""
 
     def on_vis(name, lay, ch):
         try:
             m, ins = get(name)
         except (InputError, UnknownCheckpoint) as e:
-            return f"⚠️ {e}"
+            return _warn(e)
         img, a = insights.visualise(m, lay, int(ch))
         return insights_view.visual_html(img, a, float(ins.arrays[f"max/{lay}"][int(ch)]), lay, int(ch))
 
@@ -109,14 +120,14 @@ def build(registry: Registry, sketch):
         try:
             m, ins = get(name)
         except (InputError, UnknownCheckpoint) as e:
-            return f"⚠️ {e}"
+            return _warn(e)
         return insights_view.signatures_html(ins, st, _vec(m, drawing(value, m), st)) if st else ""
 
     def on_cell(name, evt: gr.SelectData):
         try:
             _, ins = get(name)
         except (InputError, UnknownCheckpoint) as e:
-            return f"⚠️ {e}"
+            return _warn(e)
         r, c = evt.index
         if c == 0:
             return "Pick a number in the table: row = the true digit, column = what the model read."

@@ -2,6 +2,7 @@
 pooling on any image, step by step on a tiny one; RGB banks; the /convolve API."""
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,9 +11,10 @@ import numpy as np
 
 from .. import playground as pg
 from .. import playground_view as pv
+from ..limits import PLAYGROUND_SIDE
 from ..preprocess import InputError, read_image
 from ..sample_images import examples, to_array
-from . import refuse
+from . import refuse, say
 from .draw_tab import sketch_array
 
 DRAWING = "My drawing (from the Draw tab)"
@@ -82,7 +84,7 @@ def build(draw_sketch=None):
             try:
                 img, shrunk = _read_upload(file)
             except InputError as e:
-                return None, f"⚠️ {e}"
+                return None, say(e)
             return img, " (downscaled to 512 px on its longer side to stay fast)" if shrunk else ""
         if name == DRAWING:
             a = sketch_array(sketch)
@@ -117,7 +119,7 @@ def build(draw_sketch=None):
             kv = pv.kernel_html(s.kernels, s.names)
             walk_html, n, pwalk_html, pn = step_views(img, s, 0, 0)
         except pg.PlaygroundError as e:
-            return f"⚠️ {e}", "", "", "", "", gr.update(), gr.update()
+            return say(e), "", "", "", "", gr.update(), gr.update()
         # a slider needs maximum > minimum: a single position still gets a (disabled) slider
         return "", kv, view, walk_html, pwalk_html, gr.update(maximum=max(n, 2), value=1, interactive=n > 1), \
             gr.update(maximum=max(pn, 2), value=1, interactive=pn > 1)
@@ -137,7 +139,7 @@ def build(draw_sketch=None):
         try:
             p, pn = pv.pool_walk_html(fmap, int(j), kind, int(s.pool_kernel), int(s.pool_stride))
         except pg.PlaygroundError as e:
-            p, pn = f'<p class="cx-sub">{e}</p>', 1
+            p, pn = f'<p class="cx-sub">{html.escape(str(e))}</p>', 1
         return w, n, p, pn
 
     n_src = 3 if draw_sketch is not None else 2
@@ -162,7 +164,7 @@ def build(draw_sketch=None):
             s = settings(*rest)
             w, _, p, _ = step_views(img, s, int(i) - 1, int(j) - 1)
         except pg.PlaygroundError as e:
-            return f"⚠️ {e}", ""
+            return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>', ""
         return w, p
 
     def on_colour(*a):
@@ -172,7 +174,7 @@ def build(draw_sketch=None):
         try:
             return pv.colour_html(img, int(rest[0]), settings(*rest[1:]))
         except pg.PlaygroundError as e:
-            return f"⚠️ {e}"
+            return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>'
 
     trig = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     for comp in [source, upload] + params:
@@ -187,8 +189,11 @@ def build(draw_sketch=None):
 
 @lru_cache(maxsize=8)
 def _read_upload(path: str):
-    """Uploads live at unique paths in Gradio's cache, so a path names one image."""
-    return to_array(read_image(path))
+    """Uploads live at unique paths in Gradio's cache, so a path names one image. Gone (the
+    upload folder is cleaned after an hour): a sentence."""
+    if not Path(path).is_file():
+        raise InputError("That upload is no longer on the server (uploads are kept for an hour): upload it again.")
+    return to_array(read_image(path, colour=True), max_side=PLAYGROUND_SIDE)
 
 
 def convolve_api(image: gr.FileData, kernels: list, padding: str | int = "same", stride: int = 1,
@@ -203,9 +208,10 @@ def convolve_api(image: gr.FileData, kernels: list, padding: str | int = "same",
     path = uploaded_path(image)
     try:
         ks = pg.check_kernels(kernels)
-        img, _ = to_array(read_image(path), max_side=1024)
+        img, _ = to_array(read_image(path, colour=True), max_side=PLAYGROUND_SIDE)
         res = pg.chain(img, ks, padding, stride, dilation, padding_mode, activation, slope, pooling,
                        pool_kernel, pool_stride)
+        pg.check_output_size(res)
     except (pg.PlaygroundError, InputError) as e:
         raise refuse(str(e))
     return pv.api_result(res.final)

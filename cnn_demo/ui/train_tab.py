@@ -2,7 +2,6 @@
 load checkpoints from the Hugging Face Hub and share them there."""
 from __future__ import annotations
 
-import itertools
 import os
 from typing import Iterator
 
@@ -12,15 +11,16 @@ import spaces
 from .. import checkpoints, hub, train_view
 from ..checkpoints import CheckpointError
 from ..data import ENV_VAR
-from ..jobs import estimate_seconds, request_stop, train_stream
+from ..html_views import md_text
+from ..jobs import JOB_ID, RunQueue, estimate_seconds, new_job_id, request_stop, train_stream
+from ..limits import LimitError
 from ..models import ARCHS
-from ..registry import Registry
+from ..registry import Registry, UnknownCheckpoint
 from ..train import OPTIMIZERS, SCHEDULES, TrainConfig
-from . import refuse
+from . import refuse, say
 
-TRAIN_QUEUE = "train"  # one training job at a time per app; others wait in the queue
-_counter = itertools.count(1)
-_active: dict[str, str] = {}  # session → its running job
+RUNS = RunQueue()  # one run trains, a few wait; the rest are refused
+_active: dict[str, str] = {}  # a browser session → its run's id (the session is a key only, never a path)
 
 
 def _duration(cfg, *a, **k) -> int:
@@ -43,12 +43,64 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def auto_name(registry: Registry, arch: str) -> str:
-    on_disk = {p.name for p in registry.user_dir.iterdir()} if registry.user_dir.is_dir() else set()
-    taken = set(registry.names()) | on_disk
-    for i in itertools.count(1):
-        if f"my-{arch}-{i}" not in taken:
-            return f"my-{arch}-{i}"
+def start_run(registry: Registry, arch, epochs, batch_size, optimizer, lr, schedule, augment, train_size, seed,
+              name) -> tuple[TrainConfig, str, str]:
+    """A run asked for by the Train tab or /train: its configuration, its name (claimed, so no
+    other run can take it), and its id, with a place in the line. Raises ValueError (a
+    sentence) for anything the app will not run."""
+    cfg = TrainConfig.from_request(arch, epochs, batch_size, optimizer, lr, schedule, augment, train_size, seed)
+    if name is not None and not isinstance(name, str):
+        raise ValueError("The name must be text.")
+    nm = registry.claim((name or "").strip() or registry.auto_name(cfg.arch))
+    job = new_job_id()
+    try:
+        RUNS.join(job)
+    except LimitError:
+        registry.release(nm)
+        raise
+    return cfg, nm, job
+
+
+def run_records(registry: Registry, cfg: TrainConfig, name: str, job: str) -> Iterator[dict]:
+    """{"kind": "waiting", "position": n} while the run waits its turn, then the training
+    stream's records, the last of them "done" or "error"; a finished run joins the registry.
+    The place in line and the claimed name are given back however it ends."""
+    try:
+        while not RUNS.wait(job, 1.0):
+            if job not in RUNS:
+                yield {"kind": "error", "message": "The run was taken out of the waiting line before it started."}
+                return
+            yield {"kind": "waiting", "position": RUNS.position(job), "job": job}
+        for rec in gpu_train_stream(cfg, name, str(registry.user_dir), job, os.environ.get(ENV_VAR)):
+            if rec["kind"] == "done":
+                try:
+                    registry.add(checkpoints.load(rec["path"], name=name), "saved")
+                except CheckpointError as e:
+                    rec = {"kind": "error", "message": f"The run finished but its checkpoint could not be loaded: {e}"}
+            yield rec
+    finally:
+        RUNS.leave(job)
+        registry.release(name)
+
+
+def stop_run(job: str | None) -> str:
+    """Stop a run: one that trains stops after its current step and keeps its best weights; one
+    that waits leaves the line."""
+    if not job or job not in RUNS:
+        return "No run of yours is training or waiting."
+    if RUNS.position(job) == 0:
+        request_stop(job)
+        return "Stopping after the current step; the best weights so far will be kept."
+    RUNS.leave(job)
+    return "Taken out of the waiting line."
+
+
+def load_checkpoint(registry: Registry, repo, revision, subfolder, token=None):
+    """A Hub checkpoint into the shared list; the sentence for the learner."""
+    ck = hub.load_from_hub(repo, revision, subfolder, token)
+    entry = registry.add(ck, "hub")
+    notes = f" (ignored: {'; '.join(ck.notes)})" if ck.notes else ""
+    return entry.ck, notes
 
 
 def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
@@ -94,146 +146,141 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
         with gr.Row(equal_height=False):
             with gr.Column():
                 gr.Markdown("**Load from the Hub** — a model repo holding `model.safetensors` (+ `config.json`) "
-                            "for LeNet-5 or TinyCNN. Pickled weights are refused.")
+                            "for LeNet-5 or TinyCNN. Pickled weights are refused. It joins the model list of "
+                            "everyone using this app, as `hub:owner/repo@commit`.")
                 repo = gr.Textbox(label="Repo id", placeholder="user/lenet5-mnist", elem_id="hub-repo")
                 with gr.Row():
-                    rev = gr.Textbox(label="Revision (optional)", placeholder="main")
-                    sub = gr.Textbox(label="Subfolder (optional)")
+                    rev = gr.Textbox(label="Revision (optional)", placeholder="main", elem_id="hub-rev")
+                    sub = gr.Textbox(label="Subfolder (optional)", elem_id="hub-sub")
+                load_token = gr.Textbox(label="Token, only for a private or gated repo (optional)", type="password",
+                                        elem_id="hub-load-token")
                 load_btn = gr.Button("Load", elem_id="hub-load")
                 load_msg = gr.Markdown(elem_id="hub-load-msg")
             with gr.Column():
                 gr.Markdown("**Share on the Hub** — pushes weights, config and a model card. The token is used "
                             "for this one upload and never stored or shown.")
                 push_ck = gr.Dropdown(registry.names(), label="Checkpoint", elem_id="hub-push-ck")
-                push_repo = gr.Textbox(label="Repo id to create or update", placeholder="you/my-lenet5")
-                token = gr.Textbox(label="Hugging Face token (write access)", type="password")
+                push_repo = gr.Textbox(label="Repo id to create or update", placeholder="you/my-lenet5",
+                                       elem_id="hub-push-repo")
+                token = gr.Textbox(label="Hugging Face token (write access)", type="password", elem_id="hub-token")
                 private = gr.Checkbox(False, label="Private repo")
-                push_btn = gr.Button("Push")
-                push_msg = gr.Markdown()
+                push_btn = gr.Button("Push", elem_id="hub-push")
+                push_msg = gr.Markdown(elem_id="hub-push-msg")
 
-    def run(arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v, seed_v, name_v,
-            request: gr.Request):
-        session = getattr(request, "session_hash", None) or "api"
+    def run(arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v, seed_v, name_v, request: gr.Request):
+        session = getattr(request, "session_hash", None)
         try:
-            cfg = TrainConfig(arch=arch_v, epochs=int(epochs_v or 1), batch_size=int(batch_v or 128),
-                              optimizer=opt_v, lr=float(lr_v or 3e-3), schedule=sched_v, augment=bool(aug_v),
-                              train_size=int(size_v or 0), seed=int(seed_v or 0)).check()
-            nm = (name_v or "").strip() or auto_name(registry, arch_v)
-            checkpoints.check_name(nm)
-            if nm in registry.names():
-                raise CheckpointError(f"The app already has a checkpoint named {nm!r}; choose another name.")
-        except (ValueError, TypeError) as e:
-            yield {status: f"⚠️ {e}"}
+            cfg, nm, job = start_run(registry, arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v,
+                                     seed_v, name_v)
+        except ValueError as e:
+            yield {status: say(e)}
             return
-        job = f"{session}-{next(_counter)}"
-        _active[session] = job
-        yield {status: f"⏳ Training **{nm}**… (loading MNIST)", progress: "", snaps_html: ""}
-        out = None
+        if session:
+            _active[session] = job
+        yield {status: f"⏳ Training **{md_text(nm)}**… (loading MNIST)", progress: "", snaps_html: ""}
         try:
-            for rec in gpu_train_stream(cfg, nm, str(registry.user_dir), job, os.environ.get(ENV_VAR)):
-                if rec["kind"] != "progress":
-                    out = rec
-                    break
-                snaps = rec["snapshots"]
-                loss, acc = train_view.loss_frame(rec), train_view.accuracy_frame(rec)
-                yield {status: f"⏳ Training **{nm}**…", progress: train_view.progress_html(rec),
-                       loss_plot: gr.skip() if loss is None else loss, acc_plot: gr.skip() if acc is None else acc,
-                       snaps_state: snaps, snaps_html: train_view.snapshot_html(snaps, len(snaps) - 1),
-                       snap_slider: gr.update(maximum=max(2, len(snaps)), value=len(snaps),
-                                              interactive=len(snaps) > 1)}
+            for rec in run_records(registry, cfg, nm, job):
+                if rec["kind"] == "waiting":
+                    yield {status: f"⏳ **{md_text(nm)}** waits for the one training slot: "
+                                   f"{rec['position']} run(s) ahead of it."}
+                elif rec["kind"] == "progress":
+                    snaps = rec["snapshots"]
+                    loss, acc = train_view.loss_frame(rec), train_view.accuracy_frame(rec)
+                    yield {status: f"⏳ Training **{md_text(nm)}**…", progress: train_view.progress_html(rec),
+                           loss_plot: gr.skip() if loss is None else loss,
+                           acc_plot: gr.skip() if acc is None else acc,
+                           snaps_state: snaps, snaps_html: train_view.snapshot_html(snaps, len(snaps) - 1),
+                           snap_slider: gr.update(maximum=max(2, len(snaps)), value=len(snaps),
+                                                  interactive=len(snaps) > 1)}
+                elif rec["kind"] == "error":
+                    yield {status: say(rec["message"])}
+                else:
+                    updates = {status: train_view.done_markdown(rec),
+                               push_ck: gr.update(choices=registry.names(), value=nm)}
+                    if draw_model is not None:
+                        updates[draw_model] = gr.update(choices=model_choices())
+                    yield updates
         finally:
-            _active.pop(session, None)
-        if out is None or out["kind"] == "error":
-            yield {status: train_view.done_markdown(out or {"kind": "error", "message": "no result"})}
-            return
-        try:
-            registry.add(checkpoints.load(out["path"], name=nm), "saved")
-        except CheckpointError as e:
-            yield {status: f"⚠️ The run finished but its checkpoint could not be loaded: {e}"}
-            return
-        updates = {status: train_view.done_markdown(out), push_ck: gr.update(choices=registry.names(), value=nm)}
-        if draw_model is not None:
-            updates[draw_model] = gr.update(choices=model_choices())
-        yield updates
+            if session and _active.get(session) == job:
+                del _active[session]
 
     def on_stop(request: gr.Request):
-        job = _active.get(getattr(request, "session_hash", None) or "api")
-        if job is None:
-            return "No training of yours is running."
-        request_stop(job)
-        return "⏹️ Stopping after the current step; the best weights so far will be kept."
+        return say(stop_run(_active.get(getattr(request, "session_hash", None) or "")), "⏹️")
 
-    def on_load(repo_v, rev_v, sub_v):
+    def on_load(repo_v, rev_v, sub_v, token_v):
         try:
-            ck = hub.load_from_hub(repo_v, rev_v, sub_v)
-        except (hub.HubError, CheckpointError) as e:
-            return f"⚠️ {e}", gr.update(), gr.update()
-        registry.add(ck, "hub")
-        msg = f"✅ Loaded **{ck.name}** ({ARCHS[ck.arch].title}); it is in the Draw tab's model list."
+            ck, notes = load_checkpoint(registry, repo_v, rev_v, sub_v, token_v)
+        except (hub.HubError, CheckpointError, LimitError) as e:
+            return say(e), gr.update(), gr.update(), ""
+        msg = (f"✅ Loaded **{md_text(ck.name)}** ({ARCHS[ck.arch].title}); it is in the Draw tab's model list"
+               f"{md_text(notes)}.")
         return msg, gr.update(choices=model_choices()) if draw_model is not None else gr.update(), \
-            gr.update(choices=registry.names())
+            gr.update(choices=registry.names()), ""
 
     def on_push(name_v, repo_v, token_v, private_v):
         try:
             entry = registry.get(name_v)
             url = hub.push(entry.ck, repo_v, token_v, bool(private_v))
-        except (hub.HubError, CheckpointError, KeyError) as e:
-            return f"⚠️ {e}"
-        return f"✅ Pushed **{name_v}** to [{url}]({url})."
+        except (hub.HubError, CheckpointError, UnknownCheckpoint) as e:
+            return say(e), ""
+        return f"✅ Pushed **{md_text(name_v)}** to {md_text(url)}.", ""
 
     inputs = [arch, epochs, batch, opt, lr, schedule, augment, size, seed, name]
     outputs = [status, progress, loss_plot, acc_plot, snaps_state, snaps_html, snap_slider, push_ck]
     if draw_model is not None:
         outputs.append(draw_model)
-    start.click(run, inputs, outputs, concurrency_limit=1, concurrency_id=TRAIN_QUEUE, api_visibility="private",
-                show_progress="minimal")
+    # no concurrency limit here: RUNS decides at once who trains, who waits and who is refused
+    start.click(run, inputs, outputs, concurrency_limit=None, api_visibility="private", show_progress="minimal")
     stop.click(on_stop, None, status, queue=False, api_visibility="private")
     snap_slider.change(lambda s, i: train_view.snapshot_html(s, int(i) - 1), [snaps_state, snap_slider],
                        snaps_html, show_progress="hidden", api_visibility="private")
-    load_outputs = [load_msg, draw_model if draw_model is not None else load_msg, push_ck]
-    load_btn.click(on_load, [repo, rev, sub], load_outputs, api_visibility="private")
-    push_btn.click(on_push, [push_ck, push_repo, token, private], push_msg, api_visibility="private")
+    load_outputs = [load_msg, draw_model if draw_model is not None else load_msg, push_ck, load_token]
+    load_btn.click(on_load, [repo, rev, sub, load_token], load_outputs, api_visibility="private",
+                   concurrency_limit=1, concurrency_id="hub")
+    push_btn.click(on_push, [push_ck, push_repo, token, private], [push_msg, token], api_visibility="private",
+                   concurrency_limit=1, concurrency_id="hub-push")
 
     def train_api(arch: str = "lenet5", epochs: int = 1, batch_size: int = 128, optimizer: str = "adam",
                   lr: float = 0.003, augment: bool = False, train_size: int = 6000, seed: int = 0,
                   name: str = "") -> Iterator[dict]:
-        """Train a checkpoint on MNIST in the app. Yields progress records while it runs
-        ({"progress": fraction, "step", "total_steps", "test_accuracy"}), then
-        {"checkpoint": <name in the app>, "test_accuracy": <float>}."""
+        """Train a checkpoint on MNIST in the app. Yields {"job": id, "waiting": n} while it waits
+        for the training slot, then progress records ({"job", "progress": fraction, "step",
+        "total_steps", "test_accuracy"}), then {"checkpoint": <name in the app>, "test_accuracy":
+        <float>}. /stop_training with the job's id stops it (keeping the best weights so far)."""
         try:
-            cfg = TrainConfig(arch=arch, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
-                              lr=float(lr), augment=bool(augment), train_size=int(train_size),
-                              seed=int(seed)).check()
-            nm = (name or "").strip() or auto_name(registry, arch)
-            checkpoints.check_name(nm)
-            if nm in registry.names():
-                raise CheckpointError(f"The app already has a checkpoint named {nm!r}; choose another name.")
-        except (ValueError, TypeError) as e:
+            cfg, nm, job = start_run(registry, arch, epochs, batch_size, optimizer, lr, "onecycle", augment,
+                                     train_size, seed, name)
+        except ValueError as e:
             raise refuse(str(e))
-        job = f"api-{next(_counter)}"
-        for rec in gpu_train_stream(cfg, nm, str(registry.user_dir), job, os.environ.get(ENV_VAR)):
-            if rec["kind"] == "progress":
+        for rec in run_records(registry, cfg, nm, job):
+            if rec["kind"] == "waiting":
+                yield {"job": job, "waiting": rec["position"]}
+            elif rec["kind"] == "progress":
                 ev = rec["evals"]
-                yield {"progress": rec["step"] / max(rec["total_steps"], 1), "step": rec["step"],
+                yield {"job": job, "progress": rec["step"] / max(rec["total_steps"], 1), "step": rec["step"],
                        "total_steps": rec["total_steps"], "test_accuracy": ev[-1]["test_accuracy"] if ev else None}
             elif rec["kind"] == "error":
                 raise refuse(rec["message"])
             else:
-                try:
-                    registry.add(checkpoints.load(rec["path"], name=nm), "saved")
-                except CheckpointError as e:
-                    raise refuse(f"The run finished but its checkpoint could not be loaded: {e}")
-                yield {"checkpoint": nm, "test_accuracy": rec["test_accuracy"]}
+                yield {"checkpoint": nm, "test_accuracy": rec["test_accuracy"], "stopped": rec["stopped"]}
+
+    def stop_training_api(job: str) -> dict:
+        """Stop a run started with /train, by the id its first records carry: a training run stops
+        after its current step and keeps its best weights; a waiting one leaves the line."""
+        if not isinstance(job, str) or not JOB_ID.match(job):
+            raise refuse("Give the id of a run: the 'job' of /train's records.")
+        return {"message": stop_run(job)}
 
     def load_from_hub_api(repo_id: str, revision: str = "", subfolder: str = "") -> dict:
-        """Load a checkpoint from a Hugging Face Hub model repo into the app.
-        Returns {"checkpoint": <name in the app>}; usable at once as /classify's model."""
+        """Load a checkpoint from a Hugging Face Hub model repo into the app. Returns
+        {"checkpoint": <name in the app>}: `hub:owner/repo@commit`, usable at once as /classify's
+        model. Public repos only (no token is sent)."""
         try:
-            ck = hub.load_from_hub(repo_id, revision, subfolder)
-        except (hub.HubError, CheckpointError) as e:
+            ck, _ = load_checkpoint(registry, repo_id, revision, subfolder)
+        except (hub.HubError, CheckpointError, LimitError) as e:
             raise refuse(str(e))
-        registry.add(ck, "hub")
         return {"checkpoint": ck.name}
 
-    gr.api(train_api, api_name="train", concurrency_limit=1, concurrency_id=TRAIN_QUEUE)
-    gr.api(load_from_hub_api, api_name="load_from_hub")
+    gr.api(train_api, api_name="train", concurrency_limit=None)
+    gr.api(stop_training_api, api_name="stop_training", concurrency_limit=None, queue=False)
+    gr.api(load_from_hub_api, api_name="load_from_hub", concurrency_limit=1, concurrency_id="hub")

@@ -2,6 +2,8 @@
 from the Draw tab."""
 from __future__ import annotations
 
+import html
+
 import gradio as gr
 import numpy as np
 import spaces
@@ -13,10 +15,10 @@ from ..preprocess import InputError, preprocess
 from ..probe import probabilities
 from ..registry import Registry, UnknownCheckpoint
 from ..train import default_device
+from . import say
 from .draw_tab import sketch_array
 
 PREDICTION = "the prediction"
-_INTACT: dict[int, float] = {}  # test accuracy of each intact model, computed once
 
 
 @spaces.GPU(duration=20)
@@ -68,7 +70,7 @@ def build(registry: Registry, sketch, model, tab=None):
         try:
             img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint) as e:
-            return f"⚠️ {e}", "", gr.update(), gr.update(), gr.update(), None
+            return say(e), "", gr.update(), gr.update(), gr.update(), None
         probs = probabilities(m, _tensor(img))[0]
         pred = int(probs.argmax())
         c = pred if cls_v in (None, PREDICTION) else int(cls_v)
@@ -95,7 +97,7 @@ def build(registry: Registry, sketch, model, tab=None):
         try:
             img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint) as e:
-            return f"⚠️ {e}", None
+            return say(e), None
         if not layer_v:
             return "Pick a layer.", None
         chans = [int(c) for c in chans or []]
@@ -106,9 +108,10 @@ def build(registry: Registry, sketch, model, tab=None):
         folder = local_folder()
         if folder:
             tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
-            if id(m) not in _INTACT:
-                _INTACT[id(m)] = gpu_test_accuracy(explain.knocked_out(m, layer_v, []), tx, ty)
-            msg += f": MNIST test accuracy {gpu_test_accuracy(ko, tx, ty):.2%} (intact: {_INTACT[id(m)]:.2%})."
+            entry = registry.get((choice or "lenet5").split("+")[0])
+            intact = entry.cached("intact_accuracy",
+                                  lambda: gpu_test_accuracy(explain.knocked_out(m, layer_v, []), tx, ty))
+            msg += f": MNIST test accuracy {gpu_test_accuracy(ko, tx, ty):.2%} (intact: {intact:.2%})."
         else:
             msg += ". (Set CNN_DEMO_DATA to a local MNIST copy to see the test accuracy too.)"
         return msg, label
@@ -117,7 +120,7 @@ def build(registry: Registry, sketch, model, tab=None):
         try:
             img, m, pre = current(value, choice)
         except (InputError, UnknownCheckpoint) as e:
-            return f"⚠️ {e}"
+            return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>'
         after, delta, steps, p = explain.nudge(m, img, int(target_v))
         return explain_view.nudge_html(img, int(target_v), after, delta, steps, p)
 

@@ -1,0 +1,123 @@
+"""A public link's bounds, tried as a hostile visitor would, against the real app in its own
+process: what Gradio decodes before the app runs (the canvas, its blob route, request
+bodies), the upload folder's disk, and the cost of a session. Each refusal is the app's own
+sentence, and the server prints no traceback."""
+import io
+import json
+import struct
+import zlib
+
+import httpx
+import pytest
+from PIL import Image
+
+from server import AppServer, call, upload
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, mnist_dir):
+    server = AppServer(tmp_path_factory.mktemp("hostile"), {"CNN_DEMO_DATA": str(mnist_dir), "HF_HUB_OFFLINE": "1",
+                                                           "CNN_DEMO_UPLOAD_BUDGET_MB": "3"})
+    yield server
+    server.close()
+
+
+def header_only_png(w: int, h: int) -> bytes:
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def canvas_png(side=400) -> bytes:
+    b = io.BytesIO()
+    Image.new("RGBA", (side, side), (0, 0, 0, 0)).save(b, format="PNG")
+    return b.getvalue()
+
+
+def component_id(app, elem_id: str) -> int:
+    config = httpx.get(f"{app.url}config").json()
+    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+
+
+def post_blob(app, data: bytes, kind="composite", index="null", blob_id="abc123", session="s1"):
+    """What the browser's canvas posts before each change event: one image to accept_blobs."""
+    fields = {"component_id": str(component_id(app, "sketchpad")), "session_hash": session,
+              "fn_name": "accept_blobs", "type": kind, "index": str(index), "id": blob_id}
+    return httpx.post(f"{app.url}gradio_api/component_server", data=fields,
+                      files={"file": ("composite.png", data, "image/png")}, timeout=30)
+
+
+def draw(app, value):
+    return call(app.url, "draw", [value, "lenet5"])
+
+
+def test_the_canvas_refuses_huge_images_named_in_the_payload(app):
+    """13000×13000 background, two layers and composite in 100-byte PNGs: Gradio decoded all of
+    them (+2.9 GB) before the app's 40-megapixel limit could apply."""
+    big = upload(app.url, header_only_png(13000, 13000), "big.png")
+    mark = app.mark()
+    status, msg = draw(app, {"background": big, "layers": [big, big], "composite": big, "id": None})
+    assert (status, msg) == ("error", "The canvas image is 13000×13000 pixels; the canvas sends at most 1024×1024.")
+    status, msg = draw(app, {"background": None, "layers": [upload(app.url, canvas_png())] * 5,
+                             "composite": None, "id": None})
+    assert (status, msg) == ("error", "The canvas has at most 4 layers, not 5.")
+    status, msg = draw(app, {"background": None, "layers": [], "id": None,
+                             "composite": upload(app.url, b"not a png at all", "x.png")})
+    assert status == "error" and "not an image the canvas could have sent" in msg
+    assert not app.tracebacks(mark)
+
+
+def test_the_canvas_blob_route_is_bounded(app):
+    """The browser posts canvas images to the component's server function, held in memory until
+    their event runs: checked by header and size, and an index of 10⁹ no longer allocates a
+    list of 10⁹ entries."""
+    mark = app.mark()
+    assert post_blob(app, header_only_png(13000, 13000), blob_id="huge").status_code == 200
+    assert draw(app, {"id": "huge", "background": None, "layers": [], "composite": None}) == (
+        "error", "The canvas image is 13000×13000 pixels; the canvas sends at most 1024×1024.")
+    assert post_blob(app, canvas_png(), kind="layer", index=10**9, blob_id="far").status_code == 200
+    assert draw(app, {"id": "far", "background": None, "layers": [], "composite": None}) == (
+        "error", "The canvas sent an image of a kind it does not have.")
+    r = post_blob(app, b"\x00" * (6 * 2**20), blob_id="heavy")
+    assert r.status_code == 413 and r.json() == {"detail": "The request body is 6 MB; this route takes at most 4 MB."}
+    # an honest upload still works, and an id never sent reads as an empty canvas
+    assert post_blob(app, canvas_png(), blob_id="honest").status_code == 200
+    status, out = draw(app, {"id": "honest", "background": None, "layers": [], "composite": None})
+    assert status == "ok" and out[2].startswith("✏️ Draw one digit")
+    assert not app.tracebacks(mark)
+
+
+def test_request_bodies_are_bounded_before_gradio_reads_them(app):
+    """A 1500×1500 'kernel grid' (9 MB of JSON) took 4 s and 117 MB to parse before the
+    11×11 check; bodies are bounded by their Content-Length first."""
+    grid = json.dumps({"data": [[["1"] * 1500] * 1500], "fn_index": 0, "session_hash": "x"})
+    r = httpx.post(f"{app.url}gradio_api/queue/join", content=grid, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["detail"] == "The request body is 11 MB; this route takes at most 256 KB."
+
+    def chunks():
+        yield b'{"data": []'
+        yield b"}"
+    r = httpx.post(f"{app.url}gradio_api/queue/join", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 411 and "Content-Length" in r.json()["detail"]
+    assert call(app.url, "classify", [None, "lenet5"]) == ("error", "No image: send an image file of one digit.")
+
+
+def test_the_upload_folder_has_a_disk_budget(app):
+    """Nothing cleaned Gradio's upload folder; it is kept within its budget (3 MB in this test),
+    oldest files first, and an upload that cannot fit is refused."""
+    blob = bytes(900 * 2**10)
+    for i in range(8):  # 7 MB in all: the oldest make room for the newest
+        upload(app.url, blob, f"f{i}.bin")
+    size = sum(p.stat().st_size for p in app.upload_dir.rglob("*") if p.is_file())
+    assert size <= 3 * 2**20
+    r = httpx.post(f"{app.url}gradio_api/upload", files={"files": ("big.bin", bytes(4 * 2**20))})
+    assert r.status_code == 507 and r.json()["detail"] == "The server's upload space is full; try again in a few minutes."
+
+
+def test_sessionless_calls_keep_working(app):
+    """Every call without a session_hash makes a session; they are cheap now, and bounded."""
+    digit = (pytest.importorskip("conftest").ROOT / "examples" / "digits" / "mnist-test-0000-label7.png").read_bytes()
+    for _ in range(20):
+        status, out = call(app.url, "classify", [upload(app.url, digit), "lenet5"])
+        assert status == "ok" and max(out[0], key=out[0].get) == "7"

@@ -1,0 +1,79 @@
+"""What a session, a pending canvas upload and the upload folder cost the server, bounded."""
+import os
+import time
+
+import pytest
+from gradio import state_holder
+from gradio.components.image_editor import EditorDataBlobs
+
+from cnn_demo import limits
+from cnn_demo.ui import sessions
+from cnn_demo.ui.canvas import BlobStore
+from cnn_demo.ui.guard import UploadFolder
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    os.environ["CNN_DEMO_CHECKPOINTS"] = str(tmp_path_factory.mktemp("runs"))
+    import app
+    return app.build_app()
+
+
+def test_the_app_makes_lazy_sessions(demo):
+    assert state_holder.SessionState is sessions.LazySessionState
+
+
+def test_a_new_session_computes_no_component_config(demo, monkeypatch):
+    """Gradio computed all 208 components' configs for every session (~18 ms, ~320 KB each):
+    the sessionless API could make 26 of them a second at most."""
+    calls = []
+    real = type(demo.default_config).config_for_block
+
+    def counting(*a, **k):
+        calls.append(a[0])
+        return real(*a, **k)
+    monkeypatch.setattr(type(demo.default_config), "config_for_block", staticmethod(counting))
+    s = sessions.LazySessionState(demo)
+    assert calls == []
+    # what a session's configs are read for (deep links, updates) gives the same as Gradio's
+    eager = sessions._GradioSessionState(demo)
+    assert list(s.components) == list(eager.components)
+    assert len(calls) == 2 * len(demo.blocks)
+
+
+def test_lazy_sessions_are_gradios_sessions_otherwise(demo):
+    """If a Gradio upgrade gives SessionState more state, this fails: install() must follow."""
+    lazy, eager = sessions.LazySessionState(demo), sessions._GradioSessionState(demo)
+    assert set(vars(lazy)) == set(vars(eager))
+    assert {k: v for k, v in vars(lazy).items() if k not in ("blocks_config", "config_values")} == \
+        {k: v for k, v in vars(eager).items() if k not in ("blocks_config", "config_values")}
+
+
+def test_sessions_and_uploads_are_bounded_at_launch(demo):
+    import app
+    kw = app.launch_kwargs()
+    assert kw["state_session_capacity"] == limits.SESSIONS
+    assert demo.delete_cache == (600, limits.UPLOAD_MAX_AGE)
+    assert [m.cls.__name__ for m in kw["app_kwargs"]["middleware"]] == ["RequestGuard"]
+
+
+def test_pending_canvas_uploads_are_bounded():
+    store = BlobStore(budget=1000)
+    for i in range(50):
+        store[f"id{i}"] = EditorDataBlobs(background=None, layers=[b"x" * 100], composite=b"y" * 100)
+    assert len(store) == 5 and list(store)[0] == "id45"  # the oldest went first
+    store["refused"] = "The canvas image is 13000×13000 pixels."
+    assert "refused" in store
+
+
+def test_the_upload_folder_makes_room_oldest_first(tmp_path):
+    for i in range(5):
+        p = tmp_path / f"{i}" / "f.bin"
+        p.parent.mkdir()
+        p.write_bytes(bytes(1000))
+        os.utime(p, (time.time() - 100 + i, time.time() - 100 + i))
+    folder = UploadFolder(tmp_path, budget=3000, every=0)
+    assert folder.make_room(1000)
+    left = sorted(p.parent.name for p in tmp_path.rglob("f.bin"))
+    assert left == ["4"]  # down to 80 % of the budget with room for the new file
+    assert not folder.make_room(5000)
