@@ -18,7 +18,7 @@ from starlette.middleware import Middleware  # noqa: E402
 from cnn_demo import insights_view, limits, train_view  # noqa: E402
 from cnn_demo.html_views import CSS, md_text  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, insights_tab, playground_tab, sessions, train_tab, why_tab  # noqa: E402
+from cnn_demo.ui import draw_tab, insights_tab, plain_api, playground_tab, sessions, train_tab, why_tab  # noqa: E402
 from cnn_demo.ui.guard import RequestGuard  # noqa: E402
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
@@ -63,13 +63,19 @@ def launch_kwargs() -> dict:
             "app_kwargs": {"middleware": [Middleware(RequestGuard)]}}
 
 
+def serve(demo: gr.Blocks, **kwargs) -> gr.Blocks:
+    """Launch without blocking, then add the plain HTTP API's route to Gradio's server."""
+    demo.queue(default_concurrency_limit=4).launch(prevent_thread_lock=True, **launch_kwargs(), **kwargs)
+    plain_api.mount(demo.server_app, demo.registry)
+    return demo
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="CNN Explorer")
     p.add_argument("--share", action="store_true", default=os.environ.get("CNN_DEMO_SHARE") == "1",
                    help="ask Gradio for a temporary public link (or set CNN_DEMO_SHARE=1)")
     a = p.parse_args(argv)
-    demo = build_app()
-    demo.queue(default_concurrency_limit=4).launch(share=a.share, **launch_kwargs())
+    serve(build_app(), share=a.share).block_thread()
 
 
 if __name__ == "__main__":

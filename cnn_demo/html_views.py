@@ -26,15 +26,18 @@ WHAT = {
 TITLES = {"OUTPUT": "OUTPUT (logits)", "fc": "fc (logits)"}
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]~$])")  # emphasis, code, links and images, strikethrough, LaTeX
+_AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)
 
 
 def md_text(s) -> str:
-    """Any text as it must appear inside Markdown: HTML characters as entities and Markdown's
-    punctuation escaped, on one line — so a name, a tensor name or an error that came from a
-    visitor or a Hub file shows as text and never becomes a link, an image or markup."""
+    """Any text as it must appear inside Markdown: HTML characters as entities, the characters
+    that make emphasis, code, links, images or formulas escaped, and URLs broken by a
+    zero-width space so they are not turned into links — on one line. A name, a tensor name or
+    an error that came from a visitor or a Hub file then shows as the text it is."""
     flat = " ".join(str(s).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    return _AUTOLINK.sub(lambda m: m.group(1)[:-1] + "\u200b" + m.group(1)[-1], text)
 
 
 def _fmt(v: float) -> str:

@@ -31,7 +31,8 @@ CANVAS_MAX_LAYERS = 4  # the canvas has one drawing layer
 CANVAS_MAX_BYTES = 4 * 2**20  # a 400×400 canvas PNG is well under 100 KB
 CANVAS_PENDING_BYTES = 32 * 2**20  # canvas uploads held in memory until their event runs
 UPLOAD_MAX_SIDE = 4096  # an uploaded picture of a digit: a phone screenshot, a scan
-UPLOAD_MAX_PIXELS = 4096 * 4096  # PNG, GIF, TIFF, ... are decoded whole
+UPLOAD_MAX_PIXELS = 12_000_000  # PNG, GIF, TIFF, ... are decoded whole (a 4K screenshot is 8.3 MP);
+# Pillow's first reduction of an RGBA image copies it, so one decode peaks at ~8 bytes a pixel
 JPEG_MAX_PIXELS = 50_000_000  # JPEG photos are decoded at 1/2–1/8 size (a 48 MP phone photo fits)
 DECODE_SLOTS = 2  # large images decoded at once; the rest wait their turn
 LARGE_DECODE = 1_000_000  # pixels from which a decode takes a slot
@@ -41,7 +42,8 @@ PLAYGROUND_SIDE = 512  # images are reduced to this longer side (the tab shows 5
 MAX_KERNEL = 11
 MAX_KERNELS = 16
 MAX_PADDING = 16
-MAX_OUTPUT_VALUES = 1_048_576  # /convolve answers with at most this many numbers (~10 MB of JSON)
+MAX_OUTPUT_VALUES = 262_144  # /convolve answers with at most this many numbers (one 512×512 map, ~3 MB of JSON:
+# building 11 MB of JSON held the server's one GIL for 2.6 s)
 
 # ---- requests -------------------------------------------------------------------------
 MAX_JSON_BODY = 256 * 2**10  # the largest honest request body is a bank of 16 kernels (~60 KB)
@@ -85,9 +87,9 @@ def check_image_size(w: int, h: int, fmt: str | None, what: str = "The image") -
                              f"{JPEG_MAX_PIXELS / 1e6:.0f} megapixels: send a smaller picture of the digit.")
         return
     if max(w, h) > UPLOAD_MAX_SIDE or w * h > UPLOAD_MAX_PIXELS:
-        raise LimitError(f"{what} is {w}×{h} pixels; the app reads images up to {UPLOAD_MAX_SIDE}×"
-                         f"{UPLOAD_MAX_SIDE} (JPEG photos up to {JPEG_MAX_PIXELS / 1e6:.0f} megapixels): send "
-                         "a smaller picture.")
+        raise LimitError(f"{what} is {w}×{h} pixels; the app reads images up to {UPLOAD_MAX_SIDE} pixels a side "
+                         f"and {UPLOAD_MAX_PIXELS / 1e6:.0f} megapixels (JPEG photos up to "
+                         f"{JPEG_MAX_PIXELS / 1e6:.0f} megapixels): send a smaller picture.")
 
 
 _decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)

@@ -67,9 +67,12 @@ def read_image(data: bytes | str, colour: bool = False) -> Image.Image:
             img.draft("RGB" if colour else "L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size
             with limits.decode_slot(img.size[0] * img.size[1]):
                 img.load()
-                img = ImageOps.exif_transpose(img)
+                k = max(img.size) // MAX_SIDE
+                if k >= 2:  # an integer box reduction first: resizing RGBA copies the full-size image
+                    img = img.reduce(k)
                 if max(img.size) > MAX_SIDE:
                     img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+                img = ImageOps.exif_transpose(img)  # on the small image: turning copies it
     except limits.LimitError as e:
         raise InputError(str(e)) from None
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -117,12 +120,14 @@ def to_ink(img: Image.Image | np.ndarray, paper: str = "auto") -> np.ndarray:
     if alpha is not None and alpha.min() < 0.99:
         # ink on transparency: composite onto white paper
         gray = gray * alpha + (1 - alpha)
-    if paper == "auto":
-        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        dark_paper = bool(np.median(border) < 0.5)
-    else:
-        dark_paper = paper == "dark"
-    return (gray if dark_paper else 1 - gray).astype(np.float32)
+    if paper != "auto":  # the canvas: white paper, black ink, exactly
+        return (gray if paper == "dark" else 1 - gray).astype(np.float32)
+    # a picture: the paper's own level (its border) is no ink, the far end of the range is full
+    # ink, so a photo of grey paper under room light reads like a scan
+    level = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    ink = gray - level if level < 0.5 else level - gray
+    span = float(ink.max()) if ink.size else 0.0
+    return np.clip(ink / max(span, 0.25), 0, 1).astype(np.float32)
 
 
 def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -184,7 +189,8 @@ def preprocess(img, normalize_width: bool = True, paper: str = "auto") -> Prepro
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     if mask.mean() > 0.6:
-        raise InputError("The canvas is mostly ink: clear it and draw one digit, dark on light.")
+        raise InputError("The canvas is mostly ink: clear it and draw one digit, dark on light." if paper == "light"
+                         else "The image is mostly ink: send a picture of one digit, dark on light or light on dark.")
     crop = ink[top:bottom, left:right]
     h, w = crop.shape
     # fit the longer side into WORK px, keeping the aspect ratio

@@ -66,9 +66,7 @@ def app_url(tmp_path_factory, mnist_dir):
     import app as app_module
     demo = app_module.build_app()
     port = free_port()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-        **app_module.launch_kwargs())
+    app_module.serve(demo, server_name="127.0.0.1", server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 

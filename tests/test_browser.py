@@ -148,3 +148,61 @@ def test_a_finger_draws_on_a_phone(browser, app_url):
         assert len(rights) >= 10 and max(rights) <= 390
     finally:
         ctx.close()
+
+
+def test_markup_a_visitor_types_stays_text(page):
+    """A padding of <img src=x onerror=...> ran script in Chromium: error text went into the
+    page's HTML unescaped."""
+    page.get_by_role("tab", name="Convolution playground").click()
+    box = page.locator("#pg-padding input")
+    box.fill('<img src=x onerror="window.__xss=1">')
+    box.press("Enter")
+    status = page.locator("#pg-status")
+    status.get_by_text("Padding must be").wait_for(timeout=30_000)
+    assert 'not \'<img src=x onerror="\'' in status.inner_text()  # shown as text (quoted, shortened)
+    assert status.locator("img").count() == 0
+    assert page.evaluate("window.__xss") is None
+    box.fill("same")
+    box.press("Enter")
+    page.get_by_role("tab", name="Draw").click()
+
+
+def test_hub_strings_stay_text_and_tokens_leave_the_page(page, monkeypatch):
+    """Tensor names and other Hub-controlled strings reached Markdown, where an image tag fetched
+    an outside address; the push token stayed in its box after a push."""
+    from huggingface_hub import constants
+    from safetensors.torch import save as st_save
+
+    from cnn_demo.models import build
+    from fake_hub import FakeHub
+    hub = FakeHub()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    sd = build("lenet5").state_dict()
+    sd[f"<img src={hub.url}/tracker.png>"] = sd.pop("C1.bias")
+    sd["[click me](http://phish.example)"] = sd.pop("C3.bias")
+    hub.add_repo("evil/markup", {"model.safetensors": st_save(sd, metadata={"arch": "lenet5"})})
+    try:
+        page.get_by_role("tab", name="Train & Hub").click()
+        page.get_by_text("Hugging Face Hub: load a checkpoint, or share one").click()
+        page.locator("#hub-repo textarea, #hub-repo input").first.fill("evil/markup")
+        page.locator("#hub-load-token input").fill("hf_visitor_secret")
+        page.locator("#hub-load").click()
+        msg = page.locator("#hub-load-msg")
+        msg.get_by_text("does not match LeNet-5").wait_for(timeout=30_000)
+        text = msg.inner_text().replace("\u200b", "")
+        assert f"<img src={hub.url}/tracker." in text and "[click me](http://phish.example)" in text
+        assert msg.locator("img").count() == 0 and msg.locator("a").count() == 0
+        assert not [r for r in hub.requests if "tracker" in r.path]
+        assert page.locator("#hub-load-token input").input_value() == ""
+        page.locator("#hub-push-ck input").click()
+        page.get_by_role("option", name="lenet5").first.click()
+        page.locator("#hub-push-repo textarea, #hub-push-repo input").first.fill("me/x")
+        page.locator("#hub-token input").fill("hf_push_secret")
+        page.locator("#hub-push").click()
+        page.locator("#hub-push-msg").get_by_text("refused the token").wait_for(timeout=30_000)
+        assert page.locator("#hub-token input").input_value() == ""
+        assert "hf_push_secret" not in page.content()
+    finally:
+        hub.close()
+        page.get_by_role("tab", name="Draw").click()

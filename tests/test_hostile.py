@@ -121,3 +121,27 @@ def test_sessionless_calls_keep_working(app):
     for _ in range(20):
         status, out = call(app.url, "classify", [upload(app.url, digit), "lenet5"])
         assert status == "ok" and max(out[0], key=out[0].get) == "7"
+
+
+def test_the_plain_api_answers_in_one_request(app):
+    """curl --data-binary @digit.png .../api/classify?model=lenet5: the same answer as /classify,
+    one request, no Gradio session; refusals are sentences."""
+    from conftest import ROOT
+    digit = (ROOT / "examples" / "digits" / "mnist-test-0000-label7.png").read_bytes()
+    mark = app.mark()
+    r = httpx.post(f"{app.url}api/classify?model=lenet5", content=digit)
+    assert r.status_code == 200 and max(r.json(), key=r.json().get) == "7" and len(r.json()) == 10
+    assert call(app.url, "classify", [upload(app.url, digit), "lenet5"])[1][0] == pytest.approx(r.json())
+    for body, query, status, sentence in [
+        (b"", "", 400, "No image: send the image file as the request body."),
+        (b"<svg>", "", 422, "That file is not an image this app can read"),
+        (header_only_png(13000, 13000), "", 422, "13000×13000 pixels; the app reads images up to 4096 pixels a side"),
+        (digit, "?model=../../etc", 404, "No checkpoint named '../../etc'"),
+        (bytes(21 * 2**20), "", 413, None),
+    ]:
+        r = httpx.post(f"{app.url}api/classify{query}", content=body, timeout=60)
+        assert r.status_code == status
+        if sentence:
+            assert sentence in r.json()["error"]
+    assert r.json() == {"detail": "The request body is 21 MB; this route takes at most 20 MB."}
+    assert not app.tracebacks(mark)

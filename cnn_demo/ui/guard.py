@@ -24,7 +24,7 @@ CANVAS_BODY = CANVAS_MAX_BYTES + 64 * 2**10
 
 
 def body_limit(path: str) -> int:
-    if path.endswith("/upload"):
+    if path.endswith("/upload") or path == "/api/classify":  # one image file
         return UPLOAD_BODY
     if path.rstrip("/").endswith("/component_server"):
         return CANVAS_BODY
