@@ -135,17 +135,30 @@ class Registry:
             return [(e.ck.title, n) for n, e in self._entries.items()]
 
     # ---- names for new runs ---------------------------------------------------------------
-    def claim(self, name: str) -> str:
+    def claim(self, name: str, arch: str = "") -> str:
         """Reserve a name for a run about to start (its folder does not exist yet), after
-        checking there is room on disk for one more; `release` gives it back."""
-        name = checkpoints.check_name(name)
+        checking there is room on disk for one more; `release` gives it back. No name: the
+        first free `my-<arch>-<n>`, found and reserved at once (two runs asked for together
+        get two names)."""
         with self._lock:
-            if name in self._entries or name in self._pending or name in self.reserved \
-                    or (self.user_dir / name).exists():
+            if not name:
+                name = self._free_name(arch)
+            name = checkpoints.check_name(name)
+            if self._taken(name):
                 raise CheckpointError(f"The app already has a checkpoint named {name!r}; choose another name.")
             self._check_room()
             self._pending.add(name)
         return name
+
+    def _taken(self, name: str) -> bool:
+        return name in self._entries or name in self._pending or name in self.reserved \
+            or (self.user_dir / name).exists()
+
+    def _free_name(self, arch: str) -> str:
+        n = 1
+        while self._taken(f"my-{arch}-{n}"):
+            n += 1
+        return f"my-{arch}-{n}"
 
     def release(self, name: str) -> None:
         with self._lock:
@@ -162,13 +175,3 @@ class Registry:
         if used >= SAVED_BUDGET:
             raise LimitError(f"Trained checkpoints use {megabytes(used)} of the app's {megabytes(SAVED_BUDGET)}: no "
                              "new run can start until its owner removes some.")
-
-    def auto_name(self, arch: str) -> str:
-        """The first free `my-<arch>-<n>`."""
-        with self._lock:
-            taken = set(self._entries) | self._pending | self.reserved
-        on_disk = {p.name for p in self.user_dir.iterdir()} if self.user_dir.is_dir() else set()
-        n = 1
-        while f"my-{arch}-{n}" in taken | on_disk:
-            n += 1
-        return f"my-{arch}-{n}"

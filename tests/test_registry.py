@@ -93,7 +93,9 @@ def test_names_are_claimed_and_room_is_bounded(tmp_path, monkeypatch):
     with pytest.raises(Exception, match="already has a checkpoint named 'run-a'"):
         reg.claim("run-a")  # a second run cannot take the name of one under way
     reg.release("run-a")
-    assert reg.auto_name("lenet5") == "my-lenet5-1"
+    assert [reg.claim("", "lenet5"), reg.claim("", "lenet5")] == ["my-lenet5-1", "my-lenet5-2"]
+    reg.release("my-lenet5-1")
+    reg.release("my-lenet5-2")
     monkeypatch.setattr(registry_module, "MAX_SAVED_CHECKPOINTS", 2)
     checkpoints.save_new(build("lenet5"), tmp_path, "one")
     reg.claim("two")

@@ -77,3 +77,36 @@ def test_the_upload_folder_makes_room_oldest_first(tmp_path):
     left = sorted(p.parent.name for p in tmp_path.rglob("f.bin"))
     assert left == ["4"]  # down to 80 % of the budget with room for the new file
     assert not folder.make_room(5000)
+
+
+def test_a_learners_stream_survives_a_flood_of_new_sessions():
+    """Gradio kept message queues for the 2,000 most recently created sessions: 2,000 sessionless
+    calls pushed out the queue of a learner whose drawing was in flight, and its result was
+    lost. Used entries stay, and ones with pending messages are never dropped."""
+    import asyncio
+    from gradio.utils import LRUCache
+    gradios = LRUCache(2000)
+    ours = sessions.RecentlyUsed(2000, lambda q: not q.empty())
+    for cache in (gradios, ours):
+        cache["learner"] = asyncio.Queue()
+        for i in range(3000):
+            cache[f"anon{i}"] = asyncio.Queue()
+            if i % 500 == 0 and "learner" in cache:
+                cache["learner"]  # the learner's stream reads its queue every few seconds
+    assert "learner" not in gradios and "learner" in ours and len(ours) == 2000
+    busy = sessions.RecentlyUsed(10, bool)
+    busy["waiting"] = {"an event"}
+    for i in range(100):
+        busy[f"s{i}"] = set()
+    assert "waiting" in busy and len(busy) == 10
+
+
+def test_the_served_app_protects_its_queue(demo):
+    import app
+    from server import free_port
+    app.serve(demo, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    try:
+        assert isinstance(demo._queue.pending_messages_per_session, sessions.RecentlyUsed)
+        assert isinstance(demo._queue.pending_event_ids_session, sessions.RecentlyUsed)
+    finally:
+        demo.close()

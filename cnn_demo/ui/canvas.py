@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -34,9 +35,11 @@ def check_canvas_image(data: bytes | str | Path, what: str = "The canvas image")
     if size > CANVAS_MAX_BYTES:
         raise ValueError(f"{what} is {megabytes(size)}; the canvas sends at most {megabytes(CANVAS_MAX_BYTES)}.")
     try:
-        with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
-            w, h = im.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        with warnings.catch_warnings():  # Pillow warns about large sizes on opening; the check below is ours
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
+                w, h = im.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ValueError(f"{what} is not an image the canvas could have sent ({type(e).__name__}).") from None
     if w > CANVAS_MAX_SIDE or h > CANVAS_MAX_SIDE:
         raise ValueError(f"{what} is {w}×{h} pixels; the canvas sends at most {CANVAS_MAX_SIDE}×{CANVAS_MAX_SIDE}.")

@@ -12,13 +12,24 @@ all of them only when all are asked for. Installed by `install()`, which replace
 Gradio's `StateHolder` makes sessions with; `tests/test_sessions.py` checks that it still
 makes the same object as Gradio's (so a Gradio upgrade that changes it is caught), and the
 number of sessions kept is bounded by `launch(state_session_capacity=limits.SESSIONS)`.
+
+Gradio's queue also keeps, per session, a queue of messages for its result stream — for
+the 2,000 most recently *created* sessions — and a set of pending event ids — for every
+session ever seen. A flood of sessionless calls then pushed out the message queue of a
+learner whose drawing was in flight (its result was lost: a KeyError in the server's
+output), and the sets grew without end. `protect_queues` replaces both with `RecentlyUsed`:
+the most recently *used* sessions are kept (an open stream uses its queue at least every
+10 s), never one with messages or events pending, and no more than `limits.SESSIONS` × 10.
 """
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from copy import copy
 
 from gradio import state_holder
+
+from ..limits import SESSIONS
 
 _GradioSessionState = state_holder.SessionState
 
@@ -62,3 +73,37 @@ class LazySessionState(_GradioSessionState):
 
 def install() -> None:
     state_holder.SessionState = LazySessionState
+
+
+class RecentlyUsed(OrderedDict):
+    """A dict keyed by session that keeps at most `size` entries: reading or writing one makes
+    it the most recent, and the least recent entry that is not `busy` goes first."""
+
+    def __init__(self, size: int, busy=lambda value: False, items=()):
+        super().__init__()
+        self.size, self.busy = size, busy
+        for k, v in items:
+            self[k] = v
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.size:
+            for k in list(self.keys())[: len(self) - self.size + 16]:  # a few at a time: busy ones stay
+                if len(self) <= self.size:
+                    break
+                if not self.busy(OrderedDict.__getitem__(self, k)):
+                    del self[k]
+
+
+def protect_queues(demo, size: int = SESSIONS * 10) -> None:
+    """Bound and protect the queue's per-session structures (after `demo.queue()`)."""
+    q = demo._queue
+    q.pending_messages_per_session = RecentlyUsed(size, lambda m: not m.empty(),
+                                                  q.pending_messages_per_session.items())
+    q.pending_event_ids_session = RecentlyUsed(size, bool, q.pending_event_ids_session.items())

@@ -51,7 +51,7 @@ def start_run(registry: Registry, arch, epochs, batch_size, optimizer, lr, sched
     cfg = TrainConfig.from_request(arch, epochs, batch_size, optimizer, lr, schedule, augment, train_size, seed)
     if name is not None and not isinstance(name, str):
         raise ValueError("The name must be text.")
-    nm = registry.claim((name or "").strip() or registry.auto_name(cfg.arch))
+    nm = registry.claim((name or "").strip(), cfg.arch)
     job = new_job_id()
     try:
         RUNS.join(job)
