@@ -74,3 +74,30 @@ def test_embedding_frames_always_name_the_drawing_series(model_and_insights):
     after = insights_view.embedding_frame(ins, np.array([0.5, -1.0]))
     assert set(before["digit"]) == set(after["digit"]) == {str(d) for d in range(10)} | {"your drawing"}
     assert before.iloc[-1][["x", "y"]].isna().all() and list(after.iloc[-1][["x", "y"]]) == [0.5, -1.0]
+
+
+def test_an_insights_file_is_checked_before_and_after_reading(tmp_path):
+    """A Hub repo's insights.safetensors (400 MB) was loaded unchecked and cached forever; one
+    that does not fit its network broke the tab."""
+    import shutil
+
+    import pytest
+    from safetensors.numpy import save_file
+
+    from cnn_demo import checkpoints, insights
+    from cnn_demo.checkpoints import CheckpointError
+    from conftest import ROOT
+    ck = checkpoints.load(ROOT / "checkpoints" / "lenet5")
+    shutil.copyfile(ROOT / "checkpoints" / "lenet5" / insights.FILE, tmp_path / insights.FILE)
+    assert insights.load(tmp_path, ck.model) is not None
+    other = checkpoints.load(ROOT / "checkpoints" / "tinycnn")
+    with pytest.raises(CheckpointError, match="does not fit this network"):
+        insights.load(tmp_path, other.model)  # LeNet-5's views for a TinyCNN
+    arrays = dict(insights.load(tmp_path).arrays)
+    arrays["wrong/idx"] = arrays["wrong/idx"] + 100_000  # test digits it has no thumbnail of
+    save_file(arrays, str(tmp_path / insights.FILE))
+    with pytest.raises(CheckpointError, match="no thumbnail of"):
+        insights.load(tmp_path, ck.model)
+    (tmp_path / insights.FILE).write_bytes(b"\0" * (9 * 2**20))
+    with pytest.raises(CheckpointError, match="is 9 MB; the app reads at most 8 MB"):
+        insights.load(tmp_path, ck.model)
