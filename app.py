@@ -6,6 +6,7 @@ import spaces  # noqa: F401  (on ZeroGPU Spaces this must come before torch)
 
 import argparse
 import os
+from pathlib import Path
 
 # Gradio's queue rebuilds a pandas summary of up to 10,000 past events after every event
 # unless told otherwise: a cost per drawing that grows with uptime.
@@ -20,6 +21,9 @@ from cnn_demo.html_views import CSS, md_text  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
 from cnn_demo.ui import draw_tab, insights_tab, plain_api, playground_tab, sessions, train_tab, why_tab  # noqa: E402
 from cnn_demo.ui.guard import RequestGuard  # noqa: E402
+from cnn_demo.ui.theme import CSS as THEME_CSS, theme  # noqa: E402
+
+PAGE_JS = (Path(__file__).parent / "cnn_demo" / "ui" / "static" / "page.js").read_text()
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -58,8 +62,8 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
 def launch_kwargs() -> dict:
     """What `launch` needs besides the address: styles, the brush script, and the bounds on what
     a request may send (a body-size guard in front of Gradio, the number of sessions kept)."""
-    return {"css": CSS + train_view.CSS + insights_view.CSS, "js": draw_tab.ARM_BRUSH_JS, "max_file_size": "20mb",
-            "theme": gr.themes.Soft(), "state_session_capacity": limits.SESSIONS,
+    return {"css": CSS + train_view.CSS + insights_view.CSS + THEME_CSS, "js": PAGE_JS, "max_file_size": "20mb",
+            "theme": theme(), "state_session_capacity": limits.SESSIONS,
             "app_kwargs": {"middleware": [Middleware(RequestGuard)]}}
 
 

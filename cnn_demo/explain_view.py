@@ -22,7 +22,8 @@ def overlay(img: np.ndarray, heat: np.ndarray, signed: bool) -> tuple[np.ndarray
 
 def heat_card(title: str, sub: str, img: np.ndarray, heat: np.ndarray, signed: bool, meaning: str) -> str:
     rgb, scale = overlay(img, heat, signed)
-    body = html_views.img_tag(rgb, title, 28 * ZOOM, 28 * ZOOM) + f'<p class="cx-sub">{meaning}</p>'
+    alt = f"{title} {sub}, over the 28×28 input: values {float(heat.min()):.3g} to {float(heat.max()):.3g}. {meaning}"
+    body = html_views.img_tag(rgb, alt, 28 * ZOOM, 28 * ZOOM) + f'<p class="cx-sub">{meaning}</p>'
     return html_views.card(title, sub, body, scale)
 
 
@@ -42,7 +43,8 @@ def canvas_card(pre, maps: dict, side: int = 200) -> str:
         alpha = np.clip(np.abs(back) / m, 0, 1)[..., None] * 0.75
         rgb = (base * (1 - alpha) + col * alpha).round().astype(np.uint8)
         h, w = rgb.shape[:2]
-        tag = html_views.img_tag(rgb, title, w * side // max(h, w), h * side // max(h, w), True)
+        tag = html_views.img_tag(rgb, f"{title}, carried back onto your canvas", w * side // max(h, w),
+                                 h * side // max(h, w), True)
         figs.append(f'<figure class="cx-map">{tag}'
                     f"<figcaption>{title}</figcaption></figure>")
     return html_views.card("On your canvas", "the same maps carried back to where you drew, each on its own "
@@ -78,7 +80,8 @@ def nudge_html(img: np.ndarray, target: int, after: np.ndarray, delta: np.ndarra
     m = float(np.abs(delta).max()) or 1e-8
     scale = ("diverging", -m, m)
     d = render.colorize(delta, *scale)
-    figs = "".join(f'<figure class="cx-map">{html_views.img_tag(a, t, 140, 140)}<figcaption>{t}</figcaption></figure>'
+    figs = "".join(f'<figure class="cx-map">{html_views.img_tag(a, f"the drawing {t}", 140, 140)}'
+                   f'<figcaption>{t}</figcaption></figure>'
                    for a, t in [(gray(img), "before"), (gray(after), f"after: reads {target}"), (d, "difference")])
     sub = (f"{steps} gradient steps; now {p:.0%} “{target}”; changed pixels by at most "
            f"{np.abs(delta).max():.2f} (of 1)")

@@ -77,10 +77,15 @@ def stage_card(stage: Stage) -> str:
     title = TITLES.get(stage.name, stage.name.replace("_relu", " + ReLU"))
     if out.ndim == 3 and out.shape[1] * out.shape[2] > 1:
         rgb, scale = render.feature_mosaic(out)
-        body = img_tag(rgb, f"{stage.name} feature maps")
+        body = img_tag(rgb, f"{title}: {out.shape[0]} feature maps of {out.shape[1]}×{out.shape[2]}, one per channel "
+                            f"in a grid, values {_fmt(lo)} to {_fmt(hi)}")
     else:
         rgb, scale = render.barcode(out)
-        body = img_tag(rgb, f"{stage.name} barcode", width=MAX_W, height=26)
+        v = out.reshape(-1)
+        top = np.argsort(v)[::-1][:3]
+        strongest = ", ".join(f"{i} ({_fmt(float(v[i]))})" for i in top)
+        body = img_tag(rgb, f"{title}: {v.size} values from {_fmt(lo)} to {_fmt(hi)} as a barcode; the largest: "
+                            f"{'digit ' if v.size == 10 else 'unit '}{strongest}", width=MAX_W, height=26)
         if out.size == 10:
             body += ('<div class="cx-digits">' + "".join(f"<span>{d}</span>" for d in range(10)) + "</div>")
         else:
@@ -111,7 +116,7 @@ def steps_html(pre: Preprocessed) -> str:
         g = render.gray(img)
         h, w = g.shape
         zoom = 112 / max(h, w)
-        tag = img_tag(g, name, round(w * zoom), round(h * zoom))
+        tag = img_tag(g, f"{name}: {notes.get(name, '')} ({w}×{h} pixels)", round(w * zoom), round(h * zoom))
         parts.append(f'<figure class="cx-step">{tag}<figcaption><b>{html.escape(name)}</b><br>'
                      f'{html.escape(notes.get(name, ""))}</figcaption></figure>')
     return '<div class="cx-steps">' + '<span class="cx-arrow">→</span>'.join(parts) + "</div>"
@@ -126,8 +131,8 @@ def filters_html(filters: dict[str, np.ndarray], max_width: int = MAX_W + 60) ->
                   f"{o} filters, each {i} kernels of {kh}×{kw} (one per input map, in a framed block)")
         sub = f"{layout} · one shared scale: red adds, blue subtracts · weights {_fmt(float(w.min()))} … {_fmt(float(w.max()))}"
         zoom = max(1, min(24, max_width // rgb.shape[1]))
-        cards.append(card(f"{name} filters", sub,
-                          img_tag(rgb, f"{name} filters", rgb.shape[1] * zoom, rgb.shape[0] * zoom), scale))
+        alt = f"{name} filters: {layout}; weights {_fmt(float(w.min()))} to {_fmt(float(w.max()))}, red adds, blue subtracts"
+        cards.append(card(f"{name} filters", sub, img_tag(rgb, alt, rgb.shape[1] * zoom, rgb.shape[0] * zoom), scale))
     return '<div class="cx-stages">' + "".join(cards) + "</div>"
 
 
@@ -182,7 +187,8 @@ def maps_card(title: str, subtitle: str, maps: np.ndarray, names: list[str] | No
     for i, m in enumerate(maps):
         name = names[i] if names and i < len(names) else f"channel {i + 1}"
         lossy = max(h, w) > 64  # photo-sized maps: JPEG; small ones stay exact PNG
-        figs.append(f'<figure class="cx-map">{img_tag(render.colorize(m, *scale), name, width, height, lossy)}'
+        alt = f"{title}, {name}: a {h}×{w} map, values {_fmt(float(m.min()))} to {_fmt(float(m.max()))}"
+        figs.append(f'<figure class="cx-map">{img_tag(render.colorize(m, *scale), alt, width, height, lossy)}'
                     f"<figcaption>{html.escape(name)}</figcaption></figure>")
     return card(title, subtitle, f'<div class="cx-maps">{"".join(figs)}</div>', scale)
 
@@ -195,7 +201,7 @@ def rgb_card(title: str, subtitle: str, image: np.ndarray, tile: int = 240) -> s
     h, w = rgb.shape[:2]
     zoom = tile / max(h, w)
     return card(title, subtitle,
-                img_tag(rgb, title, max(1, round(w * zoom)), max(1, round(h * zoom)), max(h, w) > 64))
+                img_tag(rgb, f"{title}: {subtitle}", max(1, round(w * zoom)), max(1, round(h * zoom)), max(h, w) > 64))
 
 
 def number_grid(values: np.ndarray, box: tuple | None = None, fmt: str = "{:.2f}", cmap_scale: tuple | None = None,

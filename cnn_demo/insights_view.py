@@ -31,7 +31,8 @@ def top_html(ins: insights.Insights, model, layer: str, channel: int) -> str:
         r, c = pos[channel, k]
         cy, cx = first + step * r, first + step * c
         box = (cy - (size - 1) / 2, cx - (size - 1) / 2, cy + (size - 1) / 2 + 1, cx + (size - 1) / 2 + 1)
-        tag = html_views.img_tag(thumb_with_box(ins.thumb(int(idx[channel, k])), box), f"test #{idx[channel, k]}",
+        tag = html_views.img_tag(thumb_with_box(ins.thumb(int(idx[channel, k])), box), f"test digit #{idx[channel, k]}, {layer} channel {channel} reaches "
+                                 f"{act[channel, k]:.2f} in the outlined patch",
                                  28 * Z, 28 * Z)
         figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx[channel, k]} · {act[channel, k]:.2f}</figcaption></figure>')
     sub = (f"the 9 of 10,000 test digits that drive channel {channel} hardest; the box is the {size}×{size} patch "
@@ -40,7 +41,7 @@ def top_html(ins: insights.Insights, model, layer: str, channel: int) -> str:
 
 
 def visual_html(img: np.ndarray, act: float, best: float, layer: str, channel: int) -> str:
-    tag = html_views.img_tag(np.repeat(render.gray(img)[..., None], 3, 2), "optimised input", 168, 168)
+    tag = html_views.img_tag(np.repeat(render.gray(img)[..., None], 3, 2), f"an input optimised to excite {layer} channel {channel}", 168, 168)
     sub = (f"an input optimised to excite {layer} channel {channel} (jitter + total-variation penalty, pixels kept "
            f"in [0, 1]): activation {act:.2f}, against {best:.2f} for the best of the 10,000 test digits")
     return html_views.card("What it looks for", sub, tag)
@@ -56,12 +57,12 @@ def signatures_html(ins: insights.Insights, stage: str, drawing: np.ndarray | No
     if drawing is not None:
         closest, sims = insights.closest_class(ins, drawing, stage)
     for k in range(10):
-        tag = html_views.img_tag(render.colorize(sig[k:k + 1], *scale), f"class {k}", 480, 16)
+        tag = html_views.img_tag(render.colorize(sig[k:k + 1], *scale), f"the signature of class {k} at {stage}", 480, 16)
         sim = f" · similarity {sims[k]:.2f}" if drawing is not None else ""
         mark = " ◀ closest" if k == closest else ""
         rows.append(f"<div class='cx-sigrow'><b>{k}</b>{tag}<span class='cx-sub'>{sim}{mark}</span></div>")
     if drawing is not None:
-        tag = html_views.img_tag(render.colorize(drawing.reshape(1, -1), *scale), "your drawing", 480, 16)
+        tag = html_views.img_tag(render.colorize(drawing.reshape(1, -1), *scale), f"your drawing's signature at {stage}", 480, 16)
         rows.append(f"<div class='cx-sigrow'><b>you</b>{tag}<span class='cx-sub'> closest: {closest}</span></div>")
     sub = (f"{stage}: each class's average over 2,000 test digits, one cell per value"
            + ("; your drawing below, compared by cosine similarity" if drawing is not None else
@@ -105,7 +106,7 @@ def errors_html(ins: insights.Insights, true: int, pred: int) -> str:
     for k in sel[:24]:
         idx = int(a["wrong/idx"][k])
         p = a["wrong/probs"][k]
-        tag = html_views.img_tag(thumb_with_box(ins.thumb(idx)), f"test #{idx}", 84, 84)
+        tag = html_views.img_tag(thumb_with_box(ins.thumb(idx)), f"test digit #{idx}, a {true} read as {pred}", 84, 84)
         figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx}<br>{pred}: {p[pred]:.0%} · '
                     f'{true}: {p[true]:.0%}</figcaption></figure>')
     more = f" (first 24 of {len(sel)})" if len(sel) > 24 else ""

@@ -317,11 +317,21 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
                        "evals": list(evals), "snapshots": list(snaps), "config": asdict(cfg), "device": device,
                        "pid": host.pid, "job": job_id}
     finally:
-        if host.alive():  # the consumer went away (closed tab, cancelled): stop the run cleanly
+        if host.alive():
+            # The consumer went away mid-run (a closed tab, a cancelled call): stop the run, and
+            # wait for it elsewhere — Gradio closes a generator on its event loop, so waiting
+            # here would freeze every visitor until the run had stopped.
             request_stop(job_id)
+            threading.Thread(target=_wind_down, args=(host, stop), name=f"end-{job_id}", daemon=True).start()
+            return
         died = host.end()
         stop.unlink(missing_ok=True)
     yield outcome or {"kind": "error", "message": died or "Training ended without a result."}
+
+
+def _wind_down(host, stop: Path) -> None:
+    host.end()
+    stop.unlink(missing_ok=True)
 
 
 class RunQueue:

@@ -225,3 +225,25 @@ def preprocess(img, normalize_width: bool = True, paper: str = "auto") -> Prepro
     grid_map = (s * s20, pad * s20 + oy, pad * s20 + ox)
     return Preprocessed(out, steps, (int(top), int(left), int(bottom), int(right)),
                         (float(cy + oy), float(cx + ox)), width, grid_map)
+
+
+def to_canvas(img, side: int = 400, margin: float = 0.1) -> np.ndarray:
+    """Any picture of a digit → what the canvas would hold had it been drawn there: uint8
+    (side, side), black ink on white, the ink fitted within `margin` of the edges. So a
+    learner who cannot draw (keyboard, screen reader) can still put a digit on the canvas
+    and keep working on it."""
+    ink = to_ink(img, "auto")
+    if ink.ndim != 2 or ink.size == 0:
+        raise InputError("The image is empty.")
+    mask = ink > INK_THRESHOLD
+    if not mask.any():
+        raise InputError("The image is empty: no ink on it (send a picture of one digit).")
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    s = side * (1 - 2 * margin) / max(crop.shape)
+    h, w = max(1, round(crop.shape[0] * s)), max(1, round(crop.shape[1] * s))
+    fit = np.clip(_resize(crop, (h, w)), 0, 1)
+    out = np.zeros((side, side), np.float32)
+    top, left = (side - h) // 2, (side - w) // 2
+    out[top:top + h, left:left + w] = fit
+    return (255 - np.round(out * 255)).astype(np.uint8)

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from ..analyse import InputError, analyse, classify_file
+from ..preprocess import read_image, to_canvas
 from ..data import DataError, cached, local_folder
 from ..registry import Registry, UnknownCheckpoint
 from ..strokes import BRUSH, CANVAS
@@ -19,21 +20,6 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").
 COMPARE = "lenet5+tinycnn"
 HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
         "stroke. Use the eraser or undo to fix it; the bin clears the canvas.")
-
-# Gradio 6's Sketchpad starts (and, after a clear, restarts) with no tool selected and shows
-# "select the draw tool to start"; a learner should be able to draw at once, so arm the brush.
-ARM_BRUSH_JS = """
-() => {
-  const arm = (tries) => {
-    const b = document.querySelector('#sketchpad button[aria-label="Brush"]');
-    if (b) b.click(); else if (tries > 0) setTimeout(() => arm(tries - 1), 200);
-  };
-  arm(100);
-  document.addEventListener('click', (e) => {
-    if (e.target.closest('#sketchpad button[aria-label="Clear canvas"]')) setTimeout(() => arm(10), 150);
-  }, true);
-}
-"""
 
 
 def sketch_array(value) -> np.ndarray | None:
@@ -70,10 +56,11 @@ def build(registry: Registry):
             model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
                                 elem_id="model", interactive=True)
             with gr.Row():
-                rand_btn = gr.Button("Random MNIST test digit", visible=local_folder() is not None, size="sm")
-            if EXAMPLES:
-                gr.Examples([[str(p)] for p in EXAMPLES], inputs=[sketch], label="Or start from an MNIST test digit",
-                            examples_per_page=10)
+                rand_btn = gr.Button("Random MNIST test digit", visible=local_folder() is not None, size="sm",
+                                     elem_id="random-digit")
+            digits = gr.Dataset(components=[gr.Image(render=False, type="filepath")],
+                                samples=[[str(p)] for p in EXAMPLES], type="index", samples_per_page=10,
+                                label="Or start from an MNIST test digit", elem_id="digits")
         with gr.Column(scale=5, min_width=420):
             status = gr.Markdown("", elem_id="draw-status")
             with gr.Row():
@@ -98,12 +85,16 @@ def build(registry: Registry):
         with gr.Row():
             up_file = gr.File(label="Image file", file_types=["image"], type="filepath", elem_id="upload")
             up_model = gr.Textbox(value="lenet5", label="Checkpoint name", elem_id="upload-model")
-        up_btn = gr.Button("Classify", size="sm")
-        up_out = gr.JSON(label="Probabilities")
+        with gr.Row():
+            up_btn = gr.Button("Classify", size="sm", elem_id="upload-classify")
+            up_canvas = gr.Button("Put it on the canvas", size="sm", elem_id="upload-to-canvas")
+        up_out = gr.JSON(label="Probabilities", elem_id="upload-probs")
 
     def on_draw(value, choice):
         # plain values only: a gr.update() makes Gradio rebuild component configs per request
-        img = sketch_array(value)
+        return outputs_for(sketch_array(value), choice)
+
+    def outputs_for(img, choice):
         names = model_names(choice or "lenet5")
         if img is None or not (img < 250).any():
             return None, None, "✏️ " + HINT, "", ""
@@ -131,7 +122,12 @@ def build(registry: Registry):
         return (f'<div class="cx-compare">{"".join(e.filters_html for e in entries)}</div>',
                 f'<div class="cx-compare">{"".join(e.table_html for e in entries)}</div>')
 
-    def random_digit():
+    def on_canvas(img, choice):
+        """A digit put on the canvas by a button: the canvas shows it and the network reads it
+        at once (setting a canvas's value does not make it report a change)."""
+        return ({"background": img, "layers": [], "composite": img},) + tuple(outputs_for(img, choice))
+
+    def random_digit(choice):
         folder = local_folder()
         if folder is None:
             raise refuse("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
@@ -140,8 +136,20 @@ def build(registry: Registry):
         except DataError as e:
             raise refuse(str(e))
         img = 255 - x[random.randrange(len(x))]
-        big = np.asarray(Image.fromarray(img).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR))
-        return {"background": big, "layers": [], "composite": big}
+        return on_canvas(np.asarray(Image.fromarray(img).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR)), choice)
+
+    def example_digit(index, choice):
+        if not isinstance(index, int) or not 0 <= index < len(EXAMPLES):
+            raise refuse("There is no such example digit.")
+        return on_canvas(np.asarray(Image.open(EXAMPLES[int(index)]).convert("L")), choice)
+
+    def upload_to_canvas(path, choice):
+        if not path or not isinstance(path, str):
+            raise refuse("Choose an image file first.")
+        try:
+            return on_canvas(to_canvas(read_image(path)), choice)
+        except InputError as e:
+            raise refuse(str(e))
 
     def classify_api(image, model):
         """Classify an image file of one digit with a checkpoint the app knows.
@@ -167,7 +175,10 @@ def build(registry: Registry):
     # checkpoints trained or loaded in other sessions appear when the list is opened
     model.focus(lambda: gr.update(choices=model_choices(registry)), None, model, show_progress="hidden",
                 api_visibility="private", queue=False)
-    rand_btn.click(random_digit, None, sketch, api_visibility="private")
+    rand_btn.click(random_digit, [model], [sketch] + draw_outputs, api_visibility="private", show_progress="hidden")
+    digits.click(example_digit, [digits, model], [sketch] + draw_outputs, api_visibility="private",
+                 show_progress="hidden")
+    up_canvas.click(upload_to_canvas, [up_file, model], [sketch] + draw_outputs, api_visibility="private")
     up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=4,
                  concurrency_id="classify")
     return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}

@@ -1,0 +1,29 @@
+() => {
+  // Runs once when the page opens. Two kinds of fixes to Gradio's own page:
+  //
+  // 1. The brush. Gradio 6's Sketchpad starts (and, after a clear, restarts) with no tool
+  //    selected and shows "select the draw tool to start"; a learner should be able to draw
+  //    at once, so the brush is armed.
+  const arm = (tries) => {
+    const b = document.querySelector('#sketchpad button[aria-label="Brush"]');
+    if (b) b.click(); else if (tries > 0) setTimeout(() => arm(tries - 1), 200);
+  };
+  arm(100);
+  document.addEventListener('click', (e) => {
+    if (e.target.closest('#sketchpad button[aria-label="Clear canvas"]')) setTimeout(() => arm(10), 150);
+  }, true);
+
+  // 2. Accessibility (axe-core): Gradio's markup has buttons without names (the example
+  //    digits) and `aria-label` on plain divs (the empty state of labels and plots). Names
+  //    and roles are added as the page renders; README, "Accessibility", says which.
+  const name = () => {
+    document.querySelectorAll('#digits button.gallery-item:not([aria-label])').forEach((b) => {
+      const img = b.querySelector('img');
+      const m = img && (img.getAttribute('src') || '').match(/label(\d)/);
+      b.setAttribute('aria-label', m ? `Put the MNIST test digit ${m[1]} on the canvas` : 'Put this MNIST test digit on the canvas');
+    });
+    document.querySelectorAll('div.empty[aria-label]:not([role])').forEach((d) => d.setAttribute('role', 'img'));
+  };
+  name();
+  new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
+}
