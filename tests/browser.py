@@ -27,9 +27,10 @@ def canvas_box(page):
     return canvas.bounding_box()
 
 
-def draw(page, strokes, height_frac: float = 0.6, touch=None):
+def draw(page, strokes, height_frac: float = 0.6, touch=None, steps: int = 4):
     """Draw strokes with the mouse (or, given a CDP session as `touch`, with a finger: touch
-    events), scaled to `height_frac` of the visible canvas, centred."""
+    events), scaled to `height_frac` of the visible canvas, centred; `steps` moves per segment
+    (a real hand is continuous; headless Chromium paints the canvas in software, ~0.3 s a move)."""
     from cnn_demo.strokes import place
     box = canvas_box(page)
     side = min(box["width"], box["height"])
@@ -57,10 +58,70 @@ def draw(page, strokes, height_frac: float = 0.6, touch=None):
         pts = [(ox + x * side / 1000, oy + y * side / 1000) for x, y in st]
         down(pts[0])
         for a, b in zip(pts, pts[1:]):
-            for t in (0.25, 0.5, 0.75, 1.0):  # intermediate moves: a real hand is continuous
+            for t in [(i + 1) / steps for i in range(steps)]:
                 move((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
         up()
 
 
+# a "1": one straight stroke, ten points — quick to draw where each mouse move costs a repaint
+ONE = [[[0, y * 10] for y in range(10)]]
+
+
 def top_label(page) -> str:
     return page.locator("#prediction h2, #prediction .output-class").first.inner_text().strip()
+
+
+def wait_for(check, timeout: float = 30, what: str = "the page"):
+    """Poll `check()` until it returns something truthy; fail with the last thing it returned."""
+    import time
+    end, last = time.time() + timeout, None
+    while time.time() < end:
+        try:
+            last = check()
+        except Exception as e:  # the element is being re-rendered
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"waited {timeout} s for {what}; last seen: {last!r}")
+
+
+def text_of(page, selector: str) -> str:
+    loc = page.locator(selector)
+    return loc.first.inner_text() if loc.count() else ""
+
+
+def wait_text(page, selector: str, needle: str, timeout: float = 30) -> str:
+    return wait_for(lambda: needle in text_of(page, selector) and text_of(page, selector), timeout,
+                    f"{needle!r} in {selector}")
+
+
+def pick(page, elem_id: str, option: str):
+    """Choose an option of a dropdown, as a person does: open it, click the option."""
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    page.keyboard.press("Escape")
+
+
+def set_number(page, elem_id: str, value):
+    """Type a value into a number box or a slider's box, then leave it."""
+    box = page.locator(f"#{elem_id} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()
+
+
+def open_tab(page, name: str):
+    page.get_by_role("tab", name=name).click()
+
+
+def fresh(page, url: str):
+    """A new page load: every test starts from the app as a visitor first sees it."""
+    page.goto(url)
+    canvas_box(page)
+    wait_for(lambda: page.locator('#digits button[aria-label^="Put the MNIST test digit"]').count() == 10, 30,
+             "the example digits")
+
+
+def example(page, digit: int):
+    page.locator(f'#digits button[aria-label="Put the MNIST test digit {digit} on the canvas"]').click()

@@ -260,7 +260,9 @@ class FakeHub:
             return self._error(403, None, f"You don't have the rights to create a model under the namespace {org}")
         if repo_id in self.repos:
             return 409, {}, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"}
-        self.repos[repo_id] = Repo(private=bool(body.get("private")), writers={token})
+        # huggingface_hub 1.x sends visibility ("public" | "private" | ...), older ones private
+        private = body.get("visibility", "public") != "public" or bool(body.get("private"))
+        self.repos[repo_id] = Repo(private=private, writers={token})
         self.repos[repo_id].commits[self._sha()] = {}
         self.repos[repo_id].refs["main"] = next(iter(self.repos[repo_id].commits))
         return 200, {}, {"url": f"{self.url}/{repo_id}", "name": repo_id}

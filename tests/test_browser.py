@@ -80,14 +80,16 @@ def _maps(out):
 
 
 def _wait_for_maps(out, captions, not_src=None, timeout=30):
-    """Wait until the output shows exactly these images (and, if given, the second is not
-    `not_src`); fail with every state seen on the way."""
+    """Wait until the output shows exactly these images, each alt text naming its caption (and,
+    if given, the second is not `not_src`); fail with every state seen on the way."""
     seen, end = [], time.time() + timeout
     while time.time() < end:
         m = _maps(out)
         if not seen or [c for c, _ in m] != seen[-1]:
             seen.append([c for c, _ in m])
-        if [c for c, _ in m] == captions and (not_src is None or m[1][1] != not_src):
+        names = [c for c, _ in m]
+        if len(names) == len(captions) and all(w in c for w, c in zip(captions, names)) \
+                and (not_src is None or m[1][1] != not_src):
             return m
         time.sleep(0.2)
     raise AssertionError(f"wanted {captions}; states seen: {seen}; last second image unchanged: "

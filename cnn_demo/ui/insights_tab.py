@@ -32,7 +32,7 @@ def build(registry: Registry, sketch):
         with gr.Row():
             layer = gr.Dropdown(["C1", "C3", "C5"], value="C3", label="Layer", elem_id="ins-layer")
             channel = gr.Slider(0, 15, 0, step=1, label="Channel", elem_id="ins-channel")
-            vis_btn = gr.Button("Visualise this channel")
+            vis_btn = gr.Button("Visualise this channel", elem_id="ins-vis-go")
         top = gr.HTML(elem_id="ins-top")
         vis = gr.HTML(elem_id="ins-vis")
     with gr.Accordion("Class signatures (with your drawing)", open=False):

@@ -49,17 +49,17 @@ def build(draw_sketch=None):
             with gr.Row():
                 padding = gr.Dropdown(["same", "valid", "0", "1", "2", "3"], value="same", allow_custom_value=True,
                                       label="Padding", elem_id="pg-padding")
-                mode = gr.Dropdown(list(pg.PADDING_MODES), value="zeros", label="Padding mode")
+                mode = gr.Dropdown(list(pg.PADDING_MODES), value="zeros", label="Padding mode", elem_id="pg-mode")
             with gr.Row():
                 stride = gr.Number(1, precision=0, minimum=1, maximum=64, label="Stride", elem_id="pg-stride")
-                dilation = gr.Number(1, precision=0, minimum=1, maximum=16, label="Dilation")
+                dilation = gr.Number(1, precision=0, minimum=1, maximum=16, label="Dilation", elem_id="pg-dilation")
             with gr.Row():
                 act = gr.Radio(list(pg.ACTIVATIONS), value="none", label="Activation", elem_id="pg-act")
-                slope = gr.Slider(0, 1, 0.1, step=0.01, label="LeakyReLU slope")
+                slope = gr.Slider(0, 1, 0.1, step=0.01, label="LeakyReLU slope", elem_id="pg-slope")
             with gr.Row():
                 pool = gr.Radio(list(pg.POOLINGS), value="none", label="Pooling", elem_id="pg-pool")
-                pk = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool size")
-                ps = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool stride")
+                pk = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool size", elem_id="pg-pool-size")
+                ps = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool stride", elem_id="pg-pool-stride")
         with gr.Column(scale=2, min_width=480):
             status = gr.Markdown("", elem_id="pg-status")
             kernels_view = gr.HTML(elem_id="pg-kernel-view")
@@ -69,11 +69,12 @@ def build(draw_sketch=None):
                     f"{pv.SMALL}×{pv.SMALL} works). The first kernel walks over it one position at a time.")
         with gr.Row():
             step = gr.Slider(1, 36, 1, step=1, label="Kernel position", elem_id="pg-step")
-            pstep = gr.Slider(1, 9, 1, step=1, label="Pooling window (uses the pooling settings; max if none)")
+            pstep = gr.Slider(1, 9, 1, step=1, label="Pooling window (uses the pooling settings; max if none)",
+                              elem_id="pg-pool-step")
         walk = gr.HTML(elem_id="pg-walk")
-        pwalk = gr.HTML()
+        pwalk = gr.HTML(elem_id="pg-pool-walk")
     with gr.Accordion("Colour: channels, a 3×3×3 bank, a random Conv2d(3 → 8)", open=False):
-        seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer")
+        seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer", elem_id="pg-seed")
         colour = gr.HTML(elem_id="pg-colour")
 
     def load_source(name, file, sketch):

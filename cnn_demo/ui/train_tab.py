@@ -113,17 +113,18 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
                                elem_id="tr-arch")
             with gr.Row():
                 epochs = gr.Number(1, precision=0, minimum=1, maximum=50, label="Epochs", elem_id="tr-epochs")
-                batch = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size")
+                batch = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size", elem_id="tr-batch")
             with gr.Row():
-                opt = gr.Radio(list(OPTIMIZERS), value="adam", label="Optimizer (SGD uses momentum 0.9)")
+                opt = gr.Radio(list(OPTIMIZERS), value="adam", label="Optimizer (SGD uses momentum 0.9)", elem_id="tr-opt")
                 lr = gr.Number(3e-3, minimum=1e-5, maximum=10, label="Learning rate", elem_id="tr-lr")
-            schedule = gr.Dropdown(list(SCHEDULES), value="onecycle", label="Learning-rate schedule")
+            schedule = gr.Dropdown(list(SCHEDULES), value="onecycle", label="Learning-rate schedule",
+                                   elem_id="tr-schedule")
             with gr.Row():
-                augment = gr.Checkbox(False, label="Augment (shifts, turns, shears, stroke widths)")
+                augment = gr.Checkbox(False, label="Augment (shifts, turns, shears, stroke widths)", elem_id="tr-augment")
                 size = gr.Number(6000, precision=0, minimum=100, maximum=60000,
                                  label="Training images (of 60,000)", elem_id="tr-size")
             with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+                seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", elem_id="tr-seed")
                 name = gr.Textbox("", label="Name for the result (blank: automatic)", max_length=64,
                                   elem_id="tr-name")
             with gr.Row():
@@ -138,7 +139,7 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
                 acc_plot = gr.LinePlot(x="step", y="accuracy", color="series", title="Accuracy", height=260,
                                        y_lim=[0, 1], elem_id="tr-acc")
             snap_slider = gr.Slider(1, 2, 1, step=1, label="Filter snapshot (drag to watch them form)",
-                                    interactive=False)
+                                    interactive=False, elem_id="tr-snap")
             snaps_html = gr.HTML(elem_id="tr-filters")
     snaps_state = gr.State([])
 
@@ -163,7 +164,7 @@ def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
                 push_repo = gr.Textbox(label="Repo id to create or update", placeholder="you/my-lenet5",
                                        elem_id="hub-push-repo")
                 token = gr.Textbox(label="Hugging Face token (write access)", type="password", elem_id="hub-token")
-                private = gr.Checkbox(False, label="Private repo")
+                private = gr.Checkbox(False, label="Private repo", elem_id="hub-private")
                 push_btn = gr.Button("Push", elem_id="hub-push")
                 push_msg = gr.Markdown(elem_id="hub-push-msg")
 

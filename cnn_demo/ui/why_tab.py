@@ -43,18 +43,18 @@ def build(registry: Registry, sketch, model, tab=None):
     attr = gr.HTML(elem_id="why-attr")
     with gr.Accordion("Knock out filters", open=True):
         with gr.Row():
-            ko_layer = gr.Dropdown([], label="Layer")
-            ko_chans = gr.CheckboxGroup([], label="Filters to zero")
+            ko_layer = gr.Dropdown([], label="Layer", elem_id="why-ko-layer")
+            ko_chans = gr.CheckboxGroup([], label="Filters to zero", elem_id="why-ko-filters")
         ko_out = gr.Markdown(elem_id="why-ko")
-        ko_probs = gr.Label(num_top_classes=10, label="Prediction with those filters off")
+        ko_probs = gr.Label(num_top_classes=10, label="Prediction with those filters off", elem_id="why-ko-probs")
     with gr.Accordion("Robustness: transform the drawing and watch the probabilities", open=True):
-        kind = gr.Dropdown(list(explain.SWEEPS), value="rotate (degrees)", label="Transformation")
+        kind = gr.Dropdown(list(explain.SWEEPS), value="rotate (degrees)", label="Transformation", elem_id="why-sweep-kind")
         plot = gr.LinePlot(x="value", y="probability", color="digit", height=300, y_lim=[0, 1],
                            elem_id="why-sweep")
     with gr.Accordion("Nudge: the smallest change that makes it another digit", open=True):
         with gr.Row():
-            target = gr.Dropdown([str(d) for d in range(10)], value="1", label="Make it read")
-            nudge_btn = gr.Button("Nudge")
+            target = gr.Dropdown([str(d) for d in range(10)], value="1", label="Make it read", elem_id="why-target")
+            nudge_btn = gr.Button("Nudge", elem_id="why-nudge-go")
         nudge_out = gr.HTML(elem_id="why-nudge")
 
     def current(value, choice):
@@ -138,6 +138,8 @@ def build(registry: Registry, sketch, model, tab=None):
         tab.select(explain_all, [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot],
                    **opts)
     cls.change(explain_all, [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot], **opts)
+    layer.input(explain_all, [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot],
+                **opts)
     ko_layer.change(on_ko_layer, [sketch, model, ko_layer], ko_chans, **opts)
     ko_chans.change(knock_out, [sketch, model, ko_layer, ko_chans], [ko_out, ko_probs], **opts)
     kind.change(on_sweep, [sketch, model, kind], plot, **opts)

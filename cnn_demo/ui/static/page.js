@@ -18,9 +18,9 @@
   //    and roles are added as the page renders; README, "Accessibility", says which.
   const name = () => {
     document.querySelectorAll('#digits button.gallery-item:not([aria-label])').forEach((b) => {
-      const img = b.querySelector('img');
-      const m = img && (img.getAttribute('src') || '').match(/label(\d)/);
-      b.setAttribute('aria-label', m ? `Put the MNIST test digit ${m[1]} on the canvas` : 'Put this MNIST test digit on the canvas');
+      const img = b.querySelector('img[src]');  // named once its picture is there (the file names say the digit)
+      const m = img && img.getAttribute('src').match(/label(\d)\.png/);
+      if (m) b.setAttribute('aria-label', `Put the MNIST test digit ${m[1]} on the canvas`);
     });
     document.querySelectorAll('div.empty[aria-label]:not([role])').forEach((d) => d.setAttribute('role', 'img'));
   };
