@@ -43,7 +43,8 @@ def canvas_card(pre, maps: dict, side: int = 200) -> str:
         alpha = np.clip(np.abs(back) / m, 0, 1)[..., None] * 0.75
         rgb = (base * (1 - alpha) + col * alpha).round().astype(np.uint8)
         h, w = rgb.shape[:2]
-        tag = html_views.img_tag(rgb, f"{title}, carried back onto your canvas", w * side // max(h, w),
+        tag = html_views.img_tag(rgb, f"{title}, carried back onto your canvas: red where it supports the answer, "
+                                 f"blue where it speaks against it, up to ±{html_views.fmt(m)}", w * side // max(h, w),
                                  h * side // max(h, w), True)
         figs.append(f'<figure class="cx-map">{tag}'
                     f"<figcaption>{title}</figcaption></figure>")

@@ -40,7 +40,7 @@ def md_text(s) -> str:
     return _AUTOLINK.sub(lambda m: m.group(1)[:-1] + "\u200b" + m.group(1)[-1], text)
 
 
-def _fmt(v: float) -> str:
+def fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}"
 
 
@@ -48,7 +48,7 @@ def legend(scale: tuple) -> str:
     cmap, lo, hi = scale
     mid = '<span>0</span>' if cmap == "diverging" else ""
     return (f'<div class="cx-legend"><div class="cx-bar" style="background:{render.css_gradient(cmap)}"></div>'
-            f'<div class="cx-ticks"><span>{_fmt(lo)}</span>{mid}<span>{_fmt(hi)}</span></div></div>')
+            f'<div class="cx-ticks"><span>{fmt(lo)}</span>{mid}<span>{fmt(hi)}</span></div></div>')
 
 
 def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | None = None,
@@ -73,18 +73,18 @@ def stage_card(stage: Stage) -> str:
     out = stage.output
     shape = "×".join(map(str, stage.shape))
     lo, hi = float(out.min()), float(out.max())
-    sub = f"{shape} · values {_fmt(lo)} … {_fmt(hi)} · {WHAT.get(stage.kind, stage.kind)}"
+    sub = f"{shape} · values {fmt(lo)} … {fmt(hi)} · {WHAT.get(stage.kind, stage.kind)}"
     title = TITLES.get(stage.name, stage.name.replace("_relu", " + ReLU"))
     if out.ndim == 3 and out.shape[1] * out.shape[2] > 1:
         rgb, scale = render.feature_mosaic(out)
         body = img_tag(rgb, f"{title}: {out.shape[0]} feature maps of {out.shape[1]}×{out.shape[2]}, one per channel "
-                            f"in a grid, values {_fmt(lo)} to {_fmt(hi)}")
+                            f"in a grid, values {fmt(lo)} to {fmt(hi)}")
     else:
         rgb, scale = render.barcode(out)
         v = out.reshape(-1)
         top = np.argsort(v)[::-1][:3]
-        strongest = ", ".join(f"{i} ({_fmt(float(v[i]))})" for i in top)
-        body = img_tag(rgb, f"{title}: {v.size} values from {_fmt(lo)} to {_fmt(hi)} as a barcode; the largest: "
+        strongest = ", ".join(f"{i} ({fmt(float(v[i]))})" for i in top)
+        body = img_tag(rgb, f"{title}: {v.size} values from {fmt(lo)} to {fmt(hi)} as a barcode; the largest: "
                             f"{'digit ' if v.size == 10 else 'unit '}{strongest}", width=MAX_W, height=26)
         if out.size == 10:
             body += ('<div class="cx-digits">' + "".join(f"<span>{d}</span>" for d in range(10)) + "</div>")
@@ -129,20 +129,22 @@ def filters_html(filters: dict[str, np.ndarray], max_width: int = MAX_W + 60) ->
         rgb, scale = render.filter_mosaic(w)
         layout = (f"{o} kernels of {kh}×{kw}" if i == 1 else
                   f"{o} filters, each {i} kernels of {kh}×{kw} (one per input map, in a framed block)")
-        sub = f"{layout} · one shared scale: red adds, blue subtracts · weights {_fmt(float(w.min()))} … {_fmt(float(w.max()))}"
+        sub = f"{layout} · one shared scale: red adds, blue subtracts · weights {fmt(float(w.min()))} … {fmt(float(w.max()))}"
         zoom = max(1, min(24, max_width // rgb.shape[1]))
-        alt = f"{name} filters: {layout}; weights {_fmt(float(w.min()))} to {_fmt(float(w.max()))}, red adds, blue subtracts"
+        alt = f"{name} filters: {layout}; weights {fmt(float(w.min()))} to {fmt(float(w.max()))}, red adds, blue subtracts"
         cards.append(card(f"{name} filters", sub, img_tag(rgb, alt, rgb.shape[1] * zoom, rgb.shape[0] * zoom), scale))
     return '<div class="cx-stages">' + "".join(cards) + "</div>"
 
 
 def layer_table_html(rows: list[dict]) -> str:
-    head = "<tr><th>stage</th><th>output</th><th>parameters</th><th>multiply-adds</th><th>output size ⌊(n + 2p − f)/s⌋ + 1</th></tr>"
+    head = "".join(f'<th scope="col">{h}</th>' for h in
+                   ("stage", "output", "parameters", "multiply-adds", "output size ⌊(n + 2p − f)/s⌋ + 1"))
+    head = f"<tr>{head}</tr>"
     body = "".join(
         f"<tr><td>{html.escape(r['stage'])}</td><td>{r['output']}</td><td>{r['params']:,}</td>"
         f"<td>{r['macs']:,}</td><td>{html.escape(r['formula'])}</td></tr>" for r in rows)
     total_p, total_m = sum(r["params"] for r in rows), sum(r["macs"] for r in rows)
-    foot = f"<tr><th>total</th><th></th><th>{total_p:,}</th><th>{total_m:,}</th><th></th></tr>"
+    foot = f'<tr><th scope="row">total</th><td></td><td><b>{total_p:,}</b></td><td><b>{total_m:,}</b></td><td></td></tr>'
     return f'<table class="cx-table">{head}{body}{foot}</table>'
 
 
@@ -187,7 +189,7 @@ def maps_card(title: str, subtitle: str, maps: np.ndarray, names: list[str] | No
     for i, m in enumerate(maps):
         name = names[i] if names and i < len(names) else f"channel {i + 1}"
         lossy = max(h, w) > 64  # photo-sized maps: JPEG; small ones stay exact PNG
-        alt = f"{title}, {name}: a {h}×{w} map, values {_fmt(float(m.min()))} to {_fmt(float(m.max()))}"
+        alt = f"{title}, {name}: a {h}×{w} map, values {fmt(float(m.min()))} to {fmt(float(m.max()))}"
         figs.append(f'<figure class="cx-map">{img_tag(render.colorize(m, *scale), alt, width, height, lossy)}'
                     f"<figcaption>{html.escape(name)}</figcaption></figure>")
     return card(title, subtitle, f'<div class="cx-maps">{"".join(figs)}</div>', scale)
@@ -240,6 +242,6 @@ CSS += """
 .cx-grid td.cx-in { outline: 3px solid #f59e0b; outline-offset: -2px; }
 .cx-grid td.cx-mark { outline: 3px solid #dc2626; outline-offset: -2px; font-weight: bold; }
 .cx-walk { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.cx-walk h4 { margin: 0 0 4px 0; font-size: 0.9em; }
+.cx-walk h3 { margin: 0 0 4px 0; font-size: 0.9em; }
 .cx-sum { font-family: var(--font-mono); font-size: 0.85em; max-width: 520px; word-break: break-word; }
 """

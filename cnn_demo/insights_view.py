@@ -56,13 +56,19 @@ def signatures_html(ins: insights.Insights, stage: str, drawing: np.ndarray | No
     closest = None
     if drawing is not None:
         closest, sims = insights.closest_class(ins, drawing, stage)
+    def alt(whose: str, v: np.ndarray) -> str:
+        top = ", ".join(str(int(i)) for i in np.argsort(-v)[:3])
+        return (f"{whose} at {stage}: {v.size} values from {html_views.fmt(float(v.min()))} to "
+                f"{html_views.fmt(float(v.max()))} as a barcode; the largest: units {top}")
+
     for k in range(10):
-        tag = html_views.img_tag(render.colorize(sig[k:k + 1], *scale), f"the signature of class {k} at {stage}", 480, 16)
+        tag = html_views.img_tag(render.colorize(sig[k:k + 1], *scale), alt(f"the signature of class {k}", sig[k]),
+                                 480, 16)
         sim = f" · similarity {sims[k]:.2f}" if drawing is not None else ""
         mark = " ◀ closest" if k == closest else ""
         rows.append(f"<div class='cx-sigrow'><b>{k}</b>{tag}<span class='cx-sub'>{sim}{mark}</span></div>")
     if drawing is not None:
-        tag = html_views.img_tag(render.colorize(drawing.reshape(1, -1), *scale), f"your drawing's signature at {stage}", 480, 16)
+        tag = html_views.img_tag(render.colorize(drawing.reshape(1, -1), *scale), alt("your drawing's signature", drawing.reshape(-1)), 480, 16)
         rows.append(f"<div class='cx-sigrow'><b>you</b>{tag}<span class='cx-sub'> closest: {closest}</span></div>")
     sub = (f"{stage}: each class's average over 2,000 test digits, one cell per value"
            + ("; your drawing below, compared by cosine similarity" if drawing is not None else

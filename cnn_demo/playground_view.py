@@ -37,11 +37,11 @@ def kernel_html(kernels, names) -> str:
         m = float(np.abs(k).max()) or 1.0
         scale = ("diverging", -m, m)
         if k.ndim == 3:
-            grids = "".join(f"<div><h4>{c}</h4>{html_views.number_grid(k[i], fmt='{:g}', cmap_scale=scale)}</div>"
+            grids = "".join(f"<div><h3>{c}</h3>{html_views.number_grid(k[i], fmt='{:g}', cmap_scale=scale)}</div>"
                             for i, c in enumerate("RGB"[:k.shape[0]]))
         else:
             grids = html_views.number_grid(k, fmt="{:g}", cmap_scale=scale)
-        parts.append(f'<div><h4>{html.escape(n)} ({"×".join(map(str, k.shape))})</h4><div class="cx-walk">{grids}</div></div>')
+        parts.append(f'<div><h3>{html.escape(n)} ({"×".join(map(str, k.shape))})</h3><div class="cx-walk">{grids}</div></div>')
     note = ('<p class="cx-sub">A CNN\'s "convolution" is cross-correlation: the kernel slides over the image '
             "as written here (not flipped), and each output value is the sum of the kernel times the pixels under it.</p>")
     return note + '<div class="cx-walk">' + "".join(parts) + "</div>"
@@ -100,11 +100,11 @@ def walk_html(image2d: np.ndarray, kernel: np.ndarray, index: int, s: Settings) 
     vscale = render.scale_for(out[0])
     pad_note = "" if padded.shape == image2d.shape else f" (padded to {padded.shape[0]}×{padded.shape[1]})"
     body = (f'<div class="cx-walk">'
-            f"<div><h4>input{pad_note}: window at row {win.top}, column {win.left}</h4>"
+            f"<div><h3>input{pad_note}: window at row {win.top}, column {win.left}</h3>"
             f"{html_views.number_grid(padded, (win.top, win.left, kh, kw, s.dilation), '{:.2g}', ('gray', 0, 1))}</div>"
-            f"<div><h4>kernel</h4>{html_views.number_grid(kernel, fmt='{:.3g}')}</div>"
-            f"<div><h4>products</h4>{html_views.number_grid(win.products, fmt='{:.2g}')}</div>"
-            f"<div><h4>output {out.shape[1]}×{out.shape[2]}: cell ({win.row}, {win.col})</h4>"
+            f"<div><h3>kernel</h3>{html_views.number_grid(kernel, fmt='{:.3g}')}</div>"
+            f"<div><h3>products</h3>{html_views.number_grid(win.products, fmt='{:.2g}')}</div>"
+            f"<div><h3>output {out.shape[1]}×{out.shape[2]}: cell ({win.row}, {win.col})</h3>"
             f"{html_views.number_grid(out[0], None, '{:.2g}', vscale, (win.row, win.col))}</div></div>"
             f'<p class="cx-sum">sum = {terms} = <b>{win.total:.4g}</b></p>')
     return html_views.card(f"Step {index + 1} of {n}", "the kernel's window (orange) and the output cell it fills (red)",
@@ -115,9 +115,9 @@ def pool_walk_html(x2d: np.ndarray, index: int, kind: str, k: int, s: int) -> tu
     win, n = pg.pool_window(x2d, index, kind, k, s)
     out, _ = pg.pool(x2d[None], kind, k, s)
     what = "largest" if kind == "max" else "mean"
-    body = (f'<div class="cx-walk"><div><h4>feature map: window at row {win.top}, column {win.left}</h4>'
+    body = (f'<div class="cx-walk"><div><h3>feature map: window at row {win.top}, column {win.left}</h3>'
             f"{html_views.number_grid(x2d, (win.top, win.left, k, k), '{:.2g}', render.scale_for(x2d))}</div>"
-            f"<div><h4>pooled {out.shape[1]}×{out.shape[2]}: cell ({win.row}, {win.col})</h4>"
+            f"<div><h3>pooled {out.shape[1]}×{out.shape[2]}: cell ({win.row}, {win.col})</h3>"
             f"{html_views.number_grid(out[0], None, '{:.2g}', render.scale_for(out[0]), (win.row, win.col))}</div></div>"
             f'<p class="cx-sum">{what} of {", ".join(f"{v:.2g}" for v in win.patch.ravel())} = <b>{win.total:.4g}</b></p>')
     return html_views.card(f"Pooling window {index + 1} of {n}", f"{kind} pooling {k}×{k}, stride {s}", body), n

@@ -147,6 +147,69 @@ def test_the_keyboard_reaches_every_draw_control(page):
     wait_text(page, "#stages", "conv1")
 
 
+KEY = """(e) => {  // a control, named by its component's id and its own name
+  const c = e.closest('[id]');
+  if (e.closest('table, [role=grid]') && !e.closest('button')) return (c ? c.id : '') + ':a table cell';  // arrows move inside
+  const own = e.getAttribute('aria-label') || (e.innerText || '').trim().slice(0, 40) || e.getAttribute('name')
+    || e.getAttribute('type') || e.tagName;
+  return (c ? c.id : '') + ':' + own;
+}"""
+CONTROLS = """(() => {
+  const key = %s, seen = new Set();
+  document.querySelectorAll('button, input, textarea, select, a[href], [tabindex]:not([tabindex="-1"])').forEach((e) => {
+    const r = e.getBoundingClientRect(), st = getComputedStyle(e);
+    if (e.disabled || r.width === 0 || r.height === 0 || st.visibility === 'hidden' || e.closest('footer')) return;
+    if (e.closest('[role=tablist]')) return;  // the tab buttons: opened with Enter below
+    if (e.matches('input[type=radio]') && !e.checked) return;  // a radio group is one Tab stop
+    seen.add(key(e));
+  });
+  return Array.from(seen);
+})()""" % KEY
+FOCUSED = "(%s)(document.activeElement)" % KEY
+
+
+@pytest.mark.parametrize("tab", ["Draw", "Why this digit?", "What neurons look for", "Convolution playground",
+                                 "Train & Hub"])
+def test_the_keyboard_reaches_every_control_of_every_tab(page, tab):
+    """Reached with Tab, tabs opened with Enter: every visible control of the tab (accordions
+    open) takes the keyboard's focus at some point."""
+    from a11y import open_accordions
+    example(page, 3)
+    label_is(page, "3")
+    page.get_by_role("tab", name=tab).focus()
+    page.keyboard.press("Enter")
+    wait_for(lambda: page.get_by_role("tab", name=tab).get_attribute("aria-selected") == "true", 10, tab)
+    open_accordions(page)
+    time.sleep(1)
+    controls = set(page.evaluate(CONTROLS))
+    reached = set()
+    page.get_by_role("tab", name=tab).focus()
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate(FOCUSED))
+        if controls <= reached:
+            break
+    assert controls <= reached, f"not reached with Tab on {tab}: {sorted(controls - reached)}"
+    if tab == "Convolution playground":  # the typed kernel, from the keyboard alone
+        page.locator("#pg-kernels input").focus()
+        page.keyboard.type("Custom")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        wait_text(page, "#pg-kernel-view", "custom")
+        editing = "document.activeElement.getAttribute('aria-label') === 'Edit cell'"
+
+        def open_cell():  # Enter on the focused cell opens its editor (once the grid has settled)
+            page.locator('#pg-grid [data-testid="cell-0-0"]').focus()
+            page.keyboard.press("Enter")
+            return wait_for(lambda: page.evaluate(editing), 2, "the cell editor")
+        wait_for(lambda: open_cell(), 20, "the cell editor to open")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("5")
+        page.keyboard.press("Enter")
+        wait_for(lambda: text_of(page, "#pg-kernel-view").split("custom (3×3)")[1].split()[0] == "5", 30,
+                 f"the typed 5 in the kernel: {text_of(page, '#pg-grid')!r}")
+
+
 # ---- Why this digit? ------------------------------------------------------------------------
 def test_why_tab_controls(page):
     example(page, 7)

@@ -67,7 +67,7 @@ def build(registry: Registry):
                 pred = gr.Label(num_top_classes=10, label="Prediction", elem_id="prediction")
                 pred2 = gr.Label(num_top_classes=10, label="Second model", visible=False, elem_id="prediction2")
             steps = gr.HTML(label="What the network sees", elem_id="steps")
-    gr.Markdown("### Inside the network: every stage's output, in order\n"
+    gr.Markdown("## Inside the network: every stage's output, in order\n"
                 "Each small square image is one *feature map*: where a filter found its pattern. "
                 "Blue–white–red maps hold negative and positive values (white = 0); "
                 "dark-to-yellow maps hold values ≥ 0. Layers C5, F6 and OUTPUT are single numbers per "

@@ -23,7 +23,7 @@ def _warn(e) -> str:
 
 
 def build(registry: Registry, sketch):
-    gr.Markdown("### What each neuron looks for\nComputed once per checkpoint over the 10,000 MNIST test "
+    gr.Markdown("## What each neuron looks for\nComputed once per checkpoint over the 10,000 MNIST test "
                 "digits and kept beside it, so this works without the dataset.")
     with gr.Row():
         model = gr.Dropdown(registry.names(), value="lenet5", label="Checkpoint", elem_id="ins-model")

@@ -35,6 +35,8 @@ def grid_value(rows) -> list[list]:
 def build(draw_sketch=None):
     ex = examples()
     sources = list(ex) + ([DRAWING] if draw_sketch is not None else []) + [UPLOAD]
+    gr.Markdown("## Convolution playground\nPick an image and one or more kernels (or type your own), then "
+                "padding, stride, an activation and pooling: every map below is recomputed as you change them.")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             source = gr.Dropdown(sources, value="Photo: cameraman (grayscale)", label="Input image",

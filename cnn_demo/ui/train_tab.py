@@ -104,7 +104,7 @@ def load_checkpoint(registry: Registry, repo, revision, subfolder, token=None):
 
 
 def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
-    gr.Markdown("### Train your own network\nOn a CPU, try a few thousand training images and one or two "
+    gr.Markdown("## Train your own network\nOn a CPU, try a few thousand training images and one or two "
                 "epochs first: a LeNet-5 passes 95 % in under a minute. The curves and the first-layer "
                 "filters update as it learns.")
     with gr.Row(equal_height=False):

@@ -31,7 +31,7 @@ def gpu_test_accuracy(model, x, y) -> float:
 
 
 def build(registry: Registry, sketch, model, tab=None):
-    gr.Markdown("### Why this digit?\nDraw on the **Draw** tab; this tab explains what the chosen model "
+    gr.Markdown("## Why this digit?\nDraw on the **Draw** tab; this tab explains what the chosen model "
                 "reads in that drawing. Pick a class to ask *why this digit* (the prediction) or "
                 "*why not k* (any other digit, compared with the prediction).")
     with gr.Row():
