@@ -16,14 +16,20 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from cnn_demo import insights_view, limits, train_view  # noqa: E402
-from cnn_demo.html_views import CSS, md_text  # noqa: E402
+from cnn_demo import limits  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
 from cnn_demo.ui import draw_tab, insights_tab, plain_api, playground_tab, sessions, train_tab, why_tab  # noqa: E402
 from cnn_demo.ui.guard import RequestGuard  # noqa: E402
-from cnn_demo.ui.theme import CSS as THEME_CSS, theme  # noqa: E402
+from cnn_demo.ui.shared import Shared  # noqa: E402
+from cnn_demo.ui.theme import theme  # noqa: E402
+from cnn_demo.views.common import md_text  # noqa: E402
 
-PAGE_JS = (Path(__file__).parent / "cnn_demo" / "ui" / "static" / "page.js").read_text()
+HERE = Path(__file__).parent
+STYLE = HERE / "cnn_demo" / "views" / "style.css"
+SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("brush", "a11y")]
+# Gradio runs one function when the page opens: each script is a function, called in turn
+PAGE_JS = "() => {\n" + "".join(f"  ({p.read_text().strip()})();\n" for p in SCRIPTS) + "}"
+TABS = (draw_tab, why_tab, insights_tab, playground_tab, train_tab)  # the Draw tab first: the others read it
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -38,23 +44,10 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         if registry.problems:
             gr.Markdown("⚠️ Some saved checkpoints could not be loaded:\n" +
                         "\n".join(f"- {md_text(p)}" for p in registry.problems))
+        shared = Shared(registry, demo)
         with gr.Tabs():
-            with gr.Tab("Draw", id="draw"):
-                draw = draw_tab.build(registry)
-            with gr.Tab("Why this digit?", id="why") as why:
-                why_tab.build(registry, draw["sketch"], draw["model"], why)
-            with gr.Tab("What neurons look for", id="insights") as ins_tab:
-                ins_load = insights_tab.build(registry, draw["sketch"])
-            with gr.Tab("Convolution playground", id="playground"):
-                play = playground_tab.build(draw["sketch"])
-            with gr.Tab("Train & Hub", id="train"):
-                train_tab.build(registry, draw["model"], lambda: draw_tab.model_choices(registry))
-        gr.api(playground_tab.convolve_api, api_name="convolve", concurrency_limit=2, concurrency_id="convolve")
-        demo.load(draw["on_model"], [draw["model"]], [draw["filters"], draw["table"]],
-                  api_visibility="private")
-        ins_tab.select(*ins_load, api_visibility="private", show_progress="minimal")
-        for fn, inputs, outputs in (play["load"], play["colour"]):
-            demo.load(fn, inputs, outputs, api_visibility="private")
+            for tab in TABS:
+                tab.build(shared)
     demo.registry = registry
     return demo
 
@@ -62,7 +55,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
 def launch_kwargs() -> dict:
     """What `launch` needs besides the address: styles, the brush script, and the bounds on what
     a request may send (a body-size guard in front of Gradio, the number of sessions kept)."""
-    return {"css": CSS + train_view.CSS + insights_view.CSS + THEME_CSS, "js": PAGE_JS, "max_file_size": "20mb",
+    return {"css_paths": [STYLE], "js": PAGE_JS, "max_file_size": "20mb",
             "theme": theme(), "state_session_capacity": limits.SESSIONS,
             "app_kwargs": {"middleware": [Middleware(RequestGuard)]}}
 

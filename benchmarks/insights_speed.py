@@ -11,7 +11,8 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 from timing import MODELS, bundled_model, start_table, timed, view_args  # noqa: E402
-from cnn_demo import insights, insights_view  # noqa: E402
+from cnn_demo import insights  # noqa: E402
+from cnn_demo.views import insights as insights_view  # noqa: E402
 from cnn_demo.data import load_mnist, to_float  # noqa: E402
 
 

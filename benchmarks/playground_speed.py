@@ -16,7 +16,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from cnn_demo import playground as pg  # noqa: E402
-from cnn_demo import playground_view as pv  # noqa: E402
+from cnn_demo.views import playground as pv  # noqa: E402
 from cnn_demo.sample_images import to_array  # noqa: E402
 
 CASES = {

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import batching, html_views
+from . import batching
+from .views import common
 from .preprocess import InputError, Preprocessed, preprocess, read_image
 from .probe import probe
 from .registry import Entry
@@ -45,9 +46,9 @@ def analyse(img, entries: list[Entry], paper: str = "light") -> Analysis:
         probs.append(as_label(p[0]))
         top = int(p[0].argmax())
         heading = f"{e.ck.name}: reads {top} ({p[0, top]:.0%})" if len(entries) > 1 else ""
-        blocks.append(html_views.stages_html(stages, heading))
+        blocks.append(common.stages_html(stages, heading))
     body = blocks[0] if len(blocks) == 1 else f'<div class="cx-compare">{"".join(blocks)}</div>'
-    return Analysis(pre, probs, html_views.steps_html(pre), body)
+    return Analysis(pre, probs, common.steps_html(pre), body)
 
 
 def classify_file(data: bytes | str, entry: Entry) -> dict:

@@ -42,7 +42,7 @@ def cam_layer(model: StagedNet) -> str:
     best = None
     with torch.inference_mode():
         for name, out in model.stages(x):
-            if isinstance(getattr(model, name), nn.Conv2d) and out.shape[-1] > 1:
+            if isinstance(model.stage(name), nn.Conv2d) and out.shape[-1] > 1:
                 best = name
     return best or conv_layers(model)[-1]
 
@@ -50,11 +50,10 @@ def cam_layer(model: StagedNet) -> str:
 def gradcam(model: StagedNet, img, cls: int, layer: str, versus: int | None = None) -> np.ndarray:
     """Grad-CAM on `layer`: ReLU(Σ_c mean(∂objective/∂A_c) · A_c), upsampled to 28×28, in [0, 1]."""
     with torch.enable_grad():
-        for name, out in model.stages(_x(img)):
-            if name == layer:
-                out.retain_grad()
-                act = out
-        _objective(out, cls, versus).sum().backward()  # after the loop, `out` is the logits
+        f = model.features(_x(img), [layer, model.last])
+        act = f[layer]
+        act.retain_grad()
+        _objective(f[model.last], cls, versus).sum().backward()
     w = act.grad.mean((2, 3), keepdim=True)
     cam = F.relu((w * act.detach()).sum(1))[0].numpy()
     cam = to_input_grid(cam, *centres(model, layer))
@@ -107,7 +106,7 @@ def knocked_out(model: StagedNet, layer: str, channels: list[int]) -> StagedNet:
     The copy is channels-last: oneDNN's kernels for that layout evaluate the 10,000 test
     digits 1.6× faster on the CPU, with the same results."""
     m = copy.deepcopy(model).to(memory_format=torch.channels_last)
-    conv = getattr(m, layer)
+    conv = m.stage(layer)
     with torch.no_grad():
         for c in channels:
             conv.weight[c] = 0

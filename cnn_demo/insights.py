@@ -28,7 +28,7 @@ EMBED_N = 2000
 
 def feature_name(model: StagedNet) -> str:
     """The last hidden representation before the output: LeNet-5's F6, TinyCNN's pool2."""
-    names = [n for n, _ in model.named_children()]
+    names = model.names
     return "F6_relu" if "F6_relu" in names else names[-3]
 
 
@@ -56,16 +56,13 @@ def compute(model: StagedNet, x: torch.Tensor, y: torch.Tensor, batch: int = 200
     argpos = {c: [] for c in convs}
     feats, logits = [], []
     for i in range(0, len(x), batch):
-        xb = to_float(x[i:i + batch])
-        for name, out in model.stages(xb):
-            if name in maxima:
-                flat = out.flatten(2)
-                v, j = flat.max(2)
-                maxima[name].append(v)
-                argpos[name].append(torch.stack([j // out.shape[-1], j % out.shape[-1]], -1))
-            if name == feat:
-                feats.append(out.flatten(1))
-        logits.append(out)
+        f = model.features(to_float(x[i:i + batch]), convs + [feat, model.last])
+        for name in convs:
+            v, j = f[name].flatten(2).max(2)
+            maxima[name].append(v)
+            argpos[name].append(torch.stack([j // f[name].shape[-1], j % f[name].shape[-1]], -1))
+        feats.append(f[feat].flatten(1))
+        logits.append(f[model.last])
     logits = torch.cat(logits)
     probs = torch.softmax(logits, 1)
     pred = probs.argmax(1)
@@ -140,6 +137,28 @@ def load(folder: str | Path, model: StagedNet | None = None) -> Insights | None:
     return ins
 
 
+
+class Unavailable(Exception):
+    """A checkpoint whose dataset views can be neither read nor computed here."""
+
+
+def of_checkpoint(ck, name: str | None = None) -> Insights:
+    """A checkpoint's dataset views: its `insights.safetensors` when present and sound, else
+    computed from a local MNIST copy (CNN_DEMO_DATA). Unavailable (a sentence) when neither."""
+    from .data import cached, local_folder
+    why = ""
+    try:
+        ins = load(ck.path, ck.model) if ck.path else None
+    except CheckpointError as e:
+        ins, why = None, f"{e} "
+    if ins is not None:
+        return ins
+    folder = local_folder()
+    if folder is None:
+        raise Unavailable(f"{why}{name or ck.name} has no usable precomputed insights and no local MNIST copy "
+                          "is set (CNN_DEMO_DATA) to compute them.")
+    return compute(ck.model, cached(folder).raw("test"), cached(folder).labels("test"))
+
 def _stage_sizes(model: StagedNet) -> dict:
     with torch.inference_mode():
         return {name: tuple(out.shape[1:]) for name, out in model.stages(torch.zeros(2, 1, 28, 28))}
@@ -200,10 +219,7 @@ def embed_point(ins: Insights, model: StagedNet, x: torch.Tensor) -> np.ndarray:
     """Where a new drawing lands in the embedding (same PCA axes)."""
     feat = feature_name(model)
     with torch.inference_mode():
-        for name, out in model.stages(x):
-            if name == feat:
-                f = out.flatten(1)
-                break
+        f = model.features(x, [feat])[feat].flatten(1)
     a = ins.arrays
     return ((f.numpy() - a["embed/mean"]) @ a["embed/axes"])[0]
 
@@ -227,10 +243,7 @@ def visualise(model: StagedNet, layer: str, channel: int, steps: int = 150, lr: 
     opt = Adam(img, lr=lr)
 
     def response(x):
-        for name, out in model.stages(x):
-            if name == layer:
-                return out[:, channel].flatten(1)
-        raise ValueError(f"No layer {layer!r}")
+        return model.features(x, [layer])[layer][:, channel].flatten(1)
 
     with torch.enable_grad():
         for _ in range(steps):

@@ -32,8 +32,7 @@ import torch
 
 from . import checkpoints, insights
 from .data import DataError, cached
-from .limits import (MAX_LOSS_POINTS, MAX_TRAIN_SECONDS, MAX_WAITING_RUNS, STEP_EVENTS_PER_SECOND, LimitError,
-                     check_training)
+from .limits import MAX_LOSS_POINTS, MAX_TRAIN_SECONDS, MAX_WAITING_RUNS, STEP_EVENTS_PER_SECOND, LimitError
 from .train import TrainConfig, default_device, train
 
 STOP_DIR = Path(tempfile.gettempdir()) / "cnn_demo_stop"
@@ -246,7 +245,7 @@ def _child_main() -> None:
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     spec = json.loads(sys.stdin.read())
-    spec["cfg"] = TrainConfig(**spec["cfg"])
+    spec["cfg"] = TrainConfig.make(**spec["cfg"])
     stop, parent = Path(spec.pop("stop")), os.getppid()
 
     def emit(ev: dict) -> None:
@@ -263,8 +262,7 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
     {"kind": "error", "message": ...}). Every eval carries the first-layer filters. With
     `isolate` the run is a child process (see _Process); otherwise a thread of this one."""
     try:
-        cfg.check()
-        check_training(cfg.epochs, cfg.batch_size, cfg.train_size, MAX_TRAIN_SIZE)
+        cfg = TrainConfig.make(**asdict(cfg))  # bounded like every run the app hosts
         checkpoints.check_name(name)
         stop = stop_file(job_id)
         if (Path(out_dir) / name).exists():
@@ -372,22 +370,7 @@ class RunQueue:
             return job_id in self._line
 
 
-def eta_seconds(step: int, total: int, train_seconds: float, elapsed: float) -> float | None:
-    """Remaining time from the observed pace (wall time per step, evaluations included)."""
-    if step < 5 or total <= 0:
-        return None
-    return max(0.0, (total - step) * elapsed / step)
-
-
-def smooth(values: list, window: int = 20) -> np.ndarray:
-    v = np.asarray(values, float)
-    if len(v) < window:
-        return v
-    k = np.ones(window) / window
-    return np.convolve(np.pad(v, (window - 1, 0), mode="edge"), k, mode="valid")
-
-
-__all__ = ["train_stream", "request_stop", "new_job_id", "RunQueue", "eta_seconds", "estimate_seconds", "smooth"]
+__all__ = ["train_stream", "request_stop", "new_job_id", "RunQueue", "estimate_seconds"]
 
 
 if __name__ == "__main__":

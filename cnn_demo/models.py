@@ -14,6 +14,11 @@ from torch import nn
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
+class UnknownStage(KeyError):
+    def __str__(self):
+        return self.args[0]
+
+
 class StagedNet(nn.Sequential):
     """A Sequential whose children are the named stages the UI shows, in order."""
 
@@ -32,6 +37,42 @@ class StagedNet(nn.Sequential):
         for name, module in self.named_children():
             x = module(x)
             yield name, x
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n, _ in self.named_children()]
+
+    @property
+    def last(self) -> str:
+        """The stage that gives the logits."""
+        return self.names[-1]
+
+    def stage(self, name: str) -> nn.Module:
+        """A stage by its name; an unknown name is refused with the known ones."""
+        if not isinstance(name, str) or name not in self._modules:
+            raise UnknownStage(f"No stage {str(name)[:40]!r} in {self.arch or 'this network'}; "
+                               f"its stages: {', '.join(self.names)}.")
+        return self._modules[name]
+
+    def channels(self, name: str) -> int:
+        """How many maps (conv) or numbers (linear) a stage gives."""
+        m = self.stage(name)
+        return m.out_channels if isinstance(m, nn.Conv2d) else m.out_features
+
+    def features(self, x: torch.Tensor, names) -> dict[str, torch.Tensor]:
+        """The outputs of the named stages, in the order asked, the way torchvision's
+        `create_feature_extractor` gives them: ask for names, get a dict. The pass stops at
+        the last stage asked for; gradients flow when the caller enables them."""
+        names = list(names)
+        for n in names:
+            self.stage(n)
+        wanted, out = set(names), {}
+        for name, y in self.stages(x):
+            if name in wanted:
+                out[name] = y
+                if len(out) == len(wanted):
+                    break
+        return {n: out[n] for n in names}
 
 
 class LeNet5(StagedNet):

@@ -11,17 +11,17 @@ is shared by everyone using the app, so it only ever grows by new names and stay
   used is dropped first (loading it again brings it back).
 
 What does not depend on the drawing (filter mosaics, the layer table, the dataset views) is
-computed once per checkpoint and cached on its entry, so it goes when the entry goes.
+computed once per checkpoint by whoever needs it and kept on its entry (`Entry.cached`), so
+it goes when the entry goes. The registry keeps data; the views make HTML.
 """
 from __future__ import annotations
 
 import os
 import threading
 from collections import OrderedDict
-from functools import cached_property
 from pathlib import Path
 
-from . import checkpoints, html_views, probe
+from . import checkpoints
 from .checkpoints import Checkpoint, CheckpointError
 from .limits import MAX_HUB_CHECKPOINTS, MAX_SAVED_CHECKPOINTS, SAVED_BUDGET, LimitError, megabytes
 
@@ -37,7 +37,8 @@ class UnknownCheckpoint(KeyError):
 
 
 class Entry:
-    """A loaded checkpoint plus its drawing-independent views, built on first use."""
+    """A loaded checkpoint, and what is computed once for it (its views' HTML, its dataset
+    views, an intact test accuracy), kept with it so it goes when the entry goes."""
 
     def __init__(self, ck: Checkpoint, source: str):
         self.ck, self.source = ck, source
@@ -51,13 +52,6 @@ class Entry:
                 self._cache[key] = make()
             return self._cache[key]
 
-    @cached_property
-    def filters_html(self) -> str:
-        return html_views.filters_html(probe.filters(self.ck.model))
-
-    @cached_property
-    def table_html(self) -> str:
-        return html_views.layer_table_html(probe.layer_table(self.ck.model))
 
 
 def folder_bytes(folder: Path) -> int:

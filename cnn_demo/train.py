@@ -64,17 +64,22 @@ class TrainConfig:
         return self
 
     @classmethod
-    def from_request(cls, arch="lenet5", epochs=1, batch_size=128, optimizer="adam", lr=3e-3, schedule="onecycle",
-                     augment=False, train_size=6000, seed=0) -> "TrainConfig":
-        """A run asked for in the app (Train tab or /train): every value read as its type, with a
-        sentence when it cannot be, then checked, and bounded like every run the app hosts."""
+    def make(cls, arch="lenet5", epochs=3, batch_size=128, optimizer="adam", lr=3e-3, schedule="onecycle",
+             augment=False, train_size=0, seed=0, weight_decay=0.0, label_smoothing=0.0, precision="auto", *,
+             hosted: bool = True) -> "TrainConfig":
+        """The one way a configuration is made — the CLI, the Train tab, /train and a run's own
+        process alike: every value read as its type (a sentence when it cannot be), checked,
+        and, for a run the app hosts, bounded (`limits.check_training`)."""
         from .limits import check_training
         cfg = cls(arch=_text(arch, "The architecture"), epochs=_whole(epochs, "Epochs"),
                   batch_size=_whole(batch_size, "Batch size"), optimizer=_text(optimizer, "The optimizer"),
                   lr=_real(lr, "The learning rate"), schedule=_text(schedule, "The schedule"),
                   augment=_flag(augment, "Augment"), train_size=_whole(train_size or 0, "Training images"),
-                  seed=_whole(seed or 0, "The seed")).check()
-        check_training(cfg.epochs, cfg.batch_size, cfg.train_size)
+                  seed=_whole(seed or 0, "The seed"), weight_decay=_real(weight_decay, "The weight decay"),
+                  label_smoothing=_real(label_smoothing, "The label smoothing"),
+                  precision=_text(precision, "The precision")).check()
+        if hosted:
+            check_training(cfg.epochs, cfg.batch_size, cfg.train_size)
         return cfg
 
 
@@ -283,10 +288,9 @@ def main(argv=None) -> int:
                    help="bf16 autocast for training (auto: where the hardware has bf16 units)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     a = p.parse_args(argv)
-    cfg = TrainConfig(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
-                      a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision)
     try:
-        cfg.check()
+        cfg = TrainConfig.make(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
+                               a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision, hosted=False)
         checkpoints.check_name(Path(a.out).name)
         data = load_mnist(a.data_dir)
     except (ValueError, DataError) as e:

@@ -116,7 +116,7 @@ def test_knocked_out_accuracy_runs_where_the_gpu_is_and_returns_a_float(mnist):
     from cnn_demo import explain
     from cnn_demo.checkpoints import load
     from cnn_demo.evaluate import accuracy
-    from cnn_demo.ui.why_tab import gpu_test_accuracy
+    from cnn_demo.evaluate import gpu_test_accuracy
     m = load(ROOT / "checkpoints" / "lenet5").model
     x, y = mnist.raw("test")[:2000], mnist.labels("test")[:2000]
     ko = explain.knocked_out(m, "C1", [0, 1])

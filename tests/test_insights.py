@@ -68,7 +68,7 @@ def test_feature_visualisation_beats_the_test_set():
 
 def test_embedding_frames_always_name_the_drawing_series(model_and_insights):
     """Gradio's plot keeps the series of its first frame: the drawing's series is there from the start."""
-    from cnn_demo import insights_view
+    from cnn_demo.views import insights as insights_view
     _, ins = model_and_insights
     before = insights_view.embedding_frame(ins, None)
     after = insights_view.embedding_frame(ins, np.array([0.5, -1.0]))

@@ -139,7 +139,7 @@ def test_the_run_does_not_hold_this_process_gil(tmp_path, tiny_mnist_dir):
 def test_curve_frames_name_every_series_from_the_first_one():
     """Gradio's line plot keeps the series of the first frame it draws (a series that first
     appears later is never drawn), so no empty frame is sent and every frame names them all."""
-    from cnn_demo import train_view
+    from cnn_demo.views import train as train_view
     rec = {"losses": [], "evals": []}
     assert train_view.loss_frame(rec) is None and train_view.accuracy_frame(rec) is None
     rec["losses"] = [(1, 2.3), (2, 2.2)]
@@ -159,7 +159,7 @@ def test_a_run_stops_at_its_time_limit_keeping_the_best(tmp_path, tiny_mnist_dir
     done = recs[-1]
     assert done["kind"] == "done" and done["stopped"] and done["time_limit"] == 1.0
     assert done["train_seconds"] < 10
-    from cnn_demo import train_view
+    from cnn_demo.views import train as train_view
     assert "stopped at the app's 1 s limit" in train_view.done_markdown(done)
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnn_demo import html_views, render
+from cnn_demo.views import common as html_views, render
 from cnn_demo.checkpoints import load
 from cnn_demo.probe import filters, probe
 from conftest import ROOT

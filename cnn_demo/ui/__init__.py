@@ -8,7 +8,7 @@ import html
 
 import gradio as gr
 
-from ..html_views import md_text
+from ..views.common import md_text
 
 
 def refuse(message: str) -> gr.Error:

@@ -8,177 +8,172 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from .. import drawing
 from ..analyse import InputError, analyse, classify_file
-from ..preprocess import read_image, to_canvas
 from ..data import DataError, cached, local_folder
+from ..preprocess import read_image, to_canvas
 from ..registry import Registry, UnknownCheckpoint
 from ..strokes import BRUSH, CANVAS
+from ..views.common import checkpoint_filters_html, checkpoint_table_html
 from . import refuse, say
 from .canvas import Canvas
+from .shared import Shared, bound
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").glob("*.png"))
-COMPARE = "lenet5+tinycnn"
 HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
         "stroke. Use the eraser or undo to fix it; the bin clears the canvas.")
 
 
-def sketch_array(value) -> np.ndarray | None:
-    """The Sketchpad's composite as an array (its value is a dict of layers)."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("composite")
-    return None if value is None else np.asarray(value)
+# ---- handlers: plain values in, plain values out (a gr.update() would make Gradio rebuild
+# ---- component configs per request, so the per-stroke path returns none)
+def on_draw(registry: Registry, value, choice):
+    """The five Draw outputs for the canvas's value: two predictions, a status, the input's
+    steps and every stage."""
+    return outputs_for(registry, drawing.drawn(value), choice)
 
 
-def model_names(choice: str) -> list[str]:
-    return choice.split("+") if choice == COMPARE else [choice]
+def outputs_for(registry: Registry, img, choice):
+    if img is None or drawing.is_blank(img):
+        return None, None, "✏️ " + HINT, "", ""
+    names = drawing.model_names(choice)
+    try:
+        a = analyse(img, [registry.get(n) for n in names])
+    except (InputError, UnknownCheckpoint) as e:
+        return None, None, say(e), "", ""
+    return a.probs[0], a.probs[1] if len(names) > 1 else None, "", a.steps_html, a.stages_html
 
 
-def model_choices(registry: Registry) -> list[tuple[str, str]]:
-    """Every checkpoint the app knows (bundled, trained here, from the Hub), plus the comparison."""
-    choices = registry.choices()
-    if {"lenet5", "tinycnn"} <= set(registry.names()):
-        choices.append(("LeNet-5 and TinyCNN, side by side", COMPARE))
-    return choices
+def on_model(registry: Registry, choice):
+    """The learned filters and the layer table of the chosen checkpoint(s)."""
+    try:
+        entries = [registry.get(n) for n in drawing.model_names(choice)]
+    except UnknownCheckpoint as e:
+        return say(e), ""
+    filters = [checkpoint_filters_html(e) for e in entries]
+    tables = [checkpoint_table_html(e) for e in entries]
+    if len(entries) == 1:
+        return filters[0], tables[0]
+    return (f'<div class="cx-compare">{"".join(filters)}</div>', f'<div class="cx-compare">{"".join(tables)}</div>')
 
 
-def build(registry: Registry):
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=4, min_width=340):
-            sketch = Canvas(
-                elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
-                canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
-                brush=gr.Brush(default_size=BRUSH // 2, colors=["#000000"], color_mode="fixed"),
-                eraser=gr.Eraser(default_size=BRUSH), height=460)
-            gr.Markdown(HINT, elem_classes=["cx-hint"])
-            choices = model_choices(registry)
-            model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
-                                elem_id="model", interactive=True)
+def on_model_labels(choice):
+    names = drawing.model_names(choice)
+    two = len(names) > 1
+    return (gr.update(label=names[0] if two else "Prediction"),
+            gr.update(visible=two, label=names[1] if two else "Second model"))
+
+
+def on_canvas(registry: Registry, img, choice):
+    """A digit put on the canvas by a button: the canvas shows it and the network reads it at
+    once (setting a canvas's value does not make it report a change)."""
+    return ({"background": img, "layers": [], "composite": img},) + tuple(outputs_for(registry, img, choice))
+
+
+def random_digit(registry: Registry, choice):
+    folder = local_folder()
+    if folder is None:
+        raise refuse("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
+    try:
+        x = cached(folder).test_x.numpy()
+    except DataError as e:
+        raise refuse(str(e))
+    img = 255 - x[random.randrange(len(x))]
+    img = np.asarray(Image.fromarray(img).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR))
+    return on_canvas(registry, img, choice)
+
+
+def example_digit(registry: Registry, index, choice):
+    if not isinstance(index, int) or not 0 <= index < len(EXAMPLES):
+        raise refuse("There is no such example digit.")
+    return on_canvas(registry, np.asarray(Image.open(EXAMPLES[int(index)]).convert("L")), choice)
+
+
+def upload_to_canvas(registry: Registry, path, choice):
+    if not path or not isinstance(path, str):
+        raise refuse("Choose an image file first.")
+    try:
+        return on_canvas(registry, to_canvas(read_image(path)), choice)
+    except InputError as e:
+        raise refuse(str(e))
+
+
+def classify(registry: Registry, image, model):
+    """Classify an image file of one digit with a checkpoint the app knows.
+
+    Returns {"0": p0, ..., "9": p9}: the probability of every digit."""
+    if not image or not isinstance(image, str):
+        raise refuse("No image: send an image file of one digit.")
+    if model is not None and not isinstance(model, str):
+        raise refuse("The model must be a checkpoint's name (text).")
+    try:
+        return classify_file(image, registry.get((model or drawing.DEFAULT).strip()))
+    except (InputError, UnknownCheckpoint) as e:
+        raise refuse(str(e))
+
+
+def build(shared: Shared):
+    registry = shared.registry
+    with gr.Tab("Draw", id="draw"):
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4, min_width=340):
+                sketch = Canvas(
+                    elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
+                    canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
+                    brush=gr.Brush(default_size=BRUSH // 2, colors=["#000000"], color_mode="fixed"),
+                    eraser=gr.Eraser(default_size=BRUSH), height=460)
+                gr.Markdown(HINT, elem_classes=["cx-hint"])
+                choices = drawing.model_choices(registry)
+                model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
+                                    elem_id="model", interactive=True)
+                with gr.Row():
+                    rand_btn = gr.Button("Random MNIST test digit", visible=local_folder() is not None, size="sm",
+                                         elem_id="random-digit")
+                digits = gr.Dataset(components=[gr.Image(render=False, type="filepath")],
+                                    samples=[[str(p)] for p in EXAMPLES], type="index", samples_per_page=10,
+                                    label="Or start from an MNIST test digit", elem_id="digits")
+            with gr.Column(scale=5, min_width=420):
+                status = gr.Markdown("", elem_id="draw-status")
+                with gr.Row():
+                    pred = gr.Label(num_top_classes=10, label="Prediction", elem_id="prediction")
+                    pred2 = gr.Label(num_top_classes=10, label="Second model", visible=False, elem_id="prediction2")
+                steps = gr.HTML(label="What the network sees", elem_id="steps")
+        gr.Markdown("## Inside the network: every stage's output, in order\n"
+                    "Each small square image is one *feature map*: where a filter found its pattern. "
+                    "Blue–white–red maps hold negative and positive values (white = 0); "
+                    "dark-to-yellow maps hold values ≥ 0. Layers C5, F6 and OUTPUT are single numbers per "
+                    "channel, drawn as barcodes.")
+        stages = gr.HTML(elem_id="stages")
+        with gr.Accordion("Learned filters (the weights, the same for every drawing)", open=False):
+            gr.Markdown("Convolution in a CNN is really *cross-correlation*: each kernel is slid over the input "
+                        "without flipping, and at every position the products of kernel and input are summed.")
+            filters = gr.HTML(elem_id="filters")
+        with gr.Accordion("Layer table: shapes, parameters and arithmetic", open=False):
+            table = gr.HTML(elem_id="layer-table")
+        with gr.Accordion("Classify an image file (this is also the /classify API)", open=False):
+            gr.Markdown("Upload a picture of one digit: dark ink on light paper, light on dark, or ink on "
+                        "transparency; any size. It goes through exactly the preprocessing the canvas uses.")
             with gr.Row():
-                rand_btn = gr.Button("Random MNIST test digit", visible=local_folder() is not None, size="sm",
-                                     elem_id="random-digit")
-            digits = gr.Dataset(components=[gr.Image(render=False, type="filepath")],
-                                samples=[[str(p)] for p in EXAMPLES], type="index", samples_per_page=10,
-                                label="Or start from an MNIST test digit", elem_id="digits")
-        with gr.Column(scale=5, min_width=420):
-            status = gr.Markdown("", elem_id="draw-status")
+                up_file = gr.File(label="Image file", file_types=["image"], type="filepath", elem_id="upload")
+                up_model = gr.Textbox(value=drawing.DEFAULT, label="Checkpoint name", elem_id="upload-model")
             with gr.Row():
-                pred = gr.Label(num_top_classes=10, label="Prediction", elem_id="prediction")
-                pred2 = gr.Label(num_top_classes=10, label="Second model", visible=False, elem_id="prediction2")
-            steps = gr.HTML(label="What the network sees", elem_id="steps")
-    gr.Markdown("## Inside the network: every stage's output, in order\n"
-                "Each small square image is one *feature map*: where a filter found its pattern. "
-                "Blue–white–red maps hold negative and positive values (white = 0); "
-                "dark-to-yellow maps hold values ≥ 0. Layers C5, F6 and OUTPUT are single numbers per "
-                "channel, drawn as barcodes.")
-    stages = gr.HTML(elem_id="stages")
-    with gr.Accordion("Learned filters (the weights, the same for every drawing)", open=False):
-        gr.Markdown("Convolution in a CNN is really *cross-correlation*: each kernel is slid over the input "
-                    "without flipping, and at every position the products of kernel and input are summed.")
-        filters = gr.HTML(elem_id="filters")
-    with gr.Accordion("Layer table: shapes, parameters and arithmetic", open=False):
-        table = gr.HTML(elem_id="layer-table")
-    with gr.Accordion("Classify an image file (this is also the /classify API)", open=False):
-        gr.Markdown("Upload a picture of one digit: dark ink on light paper, light on dark, or ink on "
-                    "transparency; any size. It goes through exactly the preprocessing the canvas uses.")
-        with gr.Row():
-            up_file = gr.File(label="Image file", file_types=["image"], type="filepath", elem_id="upload")
-            up_model = gr.Textbox(value="lenet5", label="Checkpoint name", elem_id="upload-model")
-        with gr.Row():
-            up_btn = gr.Button("Classify", size="sm", elem_id="upload-classify")
-            up_canvas = gr.Button("Put it on the canvas", size="sm", elem_id="upload-to-canvas")
-        up_out = gr.JSON(label="Probabilities", elem_id="upload-probs")
+                up_btn = gr.Button("Classify", size="sm", elem_id="upload-classify")
+                up_canvas = gr.Button("Put it on the canvas", size="sm", elem_id="upload-to-canvas")
+            up_out = gr.JSON(label="Probabilities", elem_id="upload-probs")
+    shared.sketch, shared.model = sketch, model
 
-    def on_draw(value, choice):
-        # plain values only: a gr.update() makes Gradio rebuild component configs per request
-        return outputs_for(sketch_array(value), choice)
-
-    def outputs_for(img, choice):
-        names = model_names(choice or "lenet5")
-        if img is None or not (img < 250).any():
-            return None, None, "✏️ " + HINT, "", ""
-        try:
-            entries = [registry.get(n) for n in names]
-            a = analyse(img, entries)
-        except (InputError, UnknownCheckpoint) as e:
-            return None, None, say(e), "", ""
-        return a.probs[0], a.probs[1] if len(names) > 1 else None, "", a.steps_html, a.stages_html
-
-    def on_model_labels(choice):
-        names = model_names(choice or "lenet5")
-        two = len(names) > 1
-        return (gr.update(label=names[0] if two else "Prediction"),
-                gr.update(visible=two, label=names[1] if two else "Second model"))
-
-    def on_model(choice):
-        names = model_names(choice or "lenet5")
-        try:
-            entries = [registry.get(n) for n in names]
-        except UnknownCheckpoint as e:
-            return say(e), ""
-        if len(entries) == 1:
-            return entries[0].filters_html, entries[0].table_html
-        return (f'<div class="cx-compare">{"".join(e.filters_html for e in entries)}</div>',
-                f'<div class="cx-compare">{"".join(e.table_html for e in entries)}</div>')
-
-    def on_canvas(img, choice):
-        """A digit put on the canvas by a button: the canvas shows it and the network reads it
-        at once (setting a canvas's value does not make it report a change)."""
-        return ({"background": img, "layers": [], "composite": img},) + tuple(outputs_for(img, choice))
-
-    def random_digit(choice):
-        folder = local_folder()
-        if folder is None:
-            raise refuse("No local MNIST copy: set CNN_DEMO_DATA to a folder with the MNIST files.")
-        try:
-            x = cached(folder).test_x.numpy()
-        except DataError as e:
-            raise refuse(str(e))
-        img = 255 - x[random.randrange(len(x))]
-        return on_canvas(np.asarray(Image.fromarray(img).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR)), choice)
-
-    def example_digit(index, choice):
-        if not isinstance(index, int) or not 0 <= index < len(EXAMPLES):
-            raise refuse("There is no such example digit.")
-        return on_canvas(np.asarray(Image.open(EXAMPLES[int(index)]).convert("L")), choice)
-
-    def upload_to_canvas(path, choice):
-        if not path or not isinstance(path, str):
-            raise refuse("Choose an image file first.")
-        try:
-            return on_canvas(to_canvas(read_image(path)), choice)
-        except InputError as e:
-            raise refuse(str(e))
-
-    def classify_api(image, model):
-        """Classify an image file of one digit with a checkpoint the app knows.
-
-        Returns {"0": p0, ..., "9": p9}: the probability of every digit."""
-        if not image or not isinstance(image, str):
-            raise refuse("No image: send an image file of one digit.")
-        if model is not None and not isinstance(model, str):
-            raise refuse("The model must be a checkpoint's name (text).")
-        try:
-            entry = registry.get((model or "lenet5").strip())
-            return classify_file(image, entry)
-        except (InputError, UnknownCheckpoint) as e:
-            raise refuse(str(e))
-
+    quiet = dict(show_progress="hidden", api_visibility="private")
     draw_outputs = [pred, pred2, status, steps, stages]
-    sketch.change(on_draw, [sketch, model], draw_outputs, trigger_mode="always_last",
+    sketch.change(bound(on_draw, registry), [sketch, model], draw_outputs, trigger_mode="always_last",
                   show_progress="hidden", api_name="draw", concurrency_limit=None)
-    model.change(on_draw, [sketch, model], draw_outputs, show_progress="hidden", api_visibility="private",
-                 concurrency_limit=None)
-    model.change(on_model, [model], [filters, table], show_progress="hidden", api_visibility="private")
-    model.change(on_model_labels, [model], [pred, pred2], show_progress="hidden", api_visibility="private")
+    model.change(bound(on_draw, registry), [sketch, model], draw_outputs, concurrency_limit=None, **quiet)
+    model.change(bound(on_model, registry), [model], [filters, table], **quiet)
+    model.change(on_model_labels, [model], [pred, pred2], **quiet)
+    shared.demo.load(bound(on_model, registry), [model], [filters, table], api_visibility="private")
     # checkpoints trained or loaded in other sessions appear when the list is opened
-    model.focus(lambda: gr.update(choices=model_choices(registry)), None, model, show_progress="hidden",
-                api_visibility="private", queue=False)
-    rand_btn.click(random_digit, [model], [sketch] + draw_outputs, api_visibility="private", show_progress="hidden")
-    digits.click(example_digit, [digits, model], [sketch] + draw_outputs, api_visibility="private",
-                 show_progress="hidden")
-    up_canvas.click(upload_to_canvas, [up_file, model], [sketch] + draw_outputs, api_visibility="private")
-    up_btn.click(classify_api, [up_file, up_model], up_out, api_name="classify", concurrency_limit=4,
+    model.focus(lambda: gr.update(choices=drawing.model_choices(registry)), None, model, queue=False, **quiet)
+    rand_btn.click(bound(random_digit, registry), [model], [sketch] + draw_outputs, **quiet)
+    digits.click(bound(example_digit, registry), [digits, model], [sketch] + draw_outputs, **quiet)
+    up_canvas.click(bound(upload_to_canvas, registry), [up_file, model], [sketch] + draw_outputs,
+                    api_visibility="private")
+    up_btn.click(bound(classify, registry), [up_file, up_model], up_out, api_name="classify", concurrency_limit=4,
                  concurrency_id="classify")
-    return {"sketch": sketch, "model": model, "on_model": on_model, "filters": filters, "table": table}

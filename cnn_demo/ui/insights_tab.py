@@ -2,154 +2,141 @@
 an embedding with the learner's drawing placed in it, and the errors."""
 from __future__ import annotations
 
-import html
-
 import gradio as gr
 import numpy as np
-import torch
 
-from .. import insights, insights_view
-from ..data import cached, local_folder
-from ..preprocess import InputError, preprocess
-from ..probe import probe
-from ..checkpoints import CheckpointError
+from .. import drawing, insights
+from ..models import UnknownStage
+from ..preprocess import InputError
 from ..registry import Registry, UnknownCheckpoint
+from ..views import insights as insights_view
+from ..views.common import warning_html
 from . import say
-from .draw_tab import sketch_array
+from .shared import Shared, bound
+
+REFUSED = (insights.Unavailable, UnknownCheckpoint, UnknownStage)
 
 
-def _warn(e) -> str:
-    return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>'
+def get(registry: Registry, name):
+    """The checkpoint's model and its dataset views (read or computed once per entry)."""
+    entry = registry.get(name)
+    return entry.ck.model, entry.cached("insights", lambda: insights.of_checkpoint(entry.ck, name))
 
 
-def build(registry: Registry, sketch):
-    gr.Markdown("## What each neuron looks for\nComputed once per checkpoint over the 10,000 MNIST test "
-                "digits and kept beside it, so this works without the dataset.")
-    with gr.Row():
-        model = gr.Dropdown(registry.names(), value="lenet5", label="Checkpoint", elem_id="ins-model")
-        status = gr.Markdown(elem_id="ins-status")
-    with gr.Accordion("Top examples and feature visualisation", open=True):
-        with gr.Row():
-            layer = gr.Dropdown(["C1", "C3", "C5"], value="C3", label="Layer", elem_id="ins-layer")
-            channel = gr.Slider(0, 15, 0, step=1, label="Channel", elem_id="ins-channel")
-            vis_btn = gr.Button("Visualise this channel", elem_id="ins-vis-go")
-        top = gr.HTML(elem_id="ins-top")
-        vis = gr.HTML(elem_id="ins-vis")
-    with gr.Accordion("Class signatures (with your drawing)", open=False):
-        stage = gr.Dropdown([], label="Stage", elem_id="ins-stage")
-        sig = gr.HTML(elem_id="ins-sig")
-    with gr.Accordion("Embedding of the last hidden layer (PCA), with your drawing", open=False):
-        scatter = gr.ScatterPlot(x="x", y="y", color="digit", tooltip=["digit", "test index"], height=420,
-                                 color_map=insights_view.EMBED_COLORS, elem_id="ins-embed")
-    with gr.Accordion("Errors: the confusion matrix (pick a cell)", open=False):
-        conf = gr.Dataframe(interactive=False, elem_id="ins-conf")
-        errs = gr.HTML(elem_id="ins-errs")
+def drawing_input(value):
+    """The drawing as the network's input, or None (nothing drawn, or nothing usable)."""
+    try:
+        return drawing.prepared(value).tensor()
+    except InputError:
+        return None
 
-    def get(name):
-        entry = registry.get(name)
 
-        def make():
-            try:
-                ins = insights.load(entry.ck.path, entry.ck.model) if entry.ck.path else None
-            except CheckpointError as e:
-                ins, why = None, f"{e} "
-            else:
-                why = ""
-            if ins is None:
-                folder = local_folder()
-                if folder is None:
-                    raise InputError(f"{why}{name} has no usable precomputed insights and no local MNIST copy is "
-                                     "set (CNN_DEMO_DATA) to compute them.")
-                tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
-                ins = insights.compute(entry.ck.model, tx, ty)
-            return ins
-        return entry.ck.model, entry.cached("insights", make)
+def stage_vector(m, x, stage) -> np.ndarray | None:
+    """The drawing's values at a 1-D stage (C5, F6, OUTPUT, ...), for the class signatures."""
+    if x is None or stage is None:
+        return None
+    return m.features(x, [stage])[stage].detach().numpy().reshape(-1)
 
-    def drawing(value, model_):
-        img = sketch_array(value)
-        if img is None or not (img < 250).any():
-            return None
-        try:
-            return torch.from_numpy(preprocess(img, paper="light").image)[None, None]
-        except InputError:
-            return None
 
-    def on_model(name, value):
-        try:
-            m, ins = get(name)
-        except (InputError, UnknownCheckpoint) as e:
-            return (say(e),) + (gr.update(),) * 8
-        layers = insights.conv_names(m)
-        lay = layers[min(1, len(layers) - 1)]
-        stages = [k.split("/", 1)[1] for k in ins.arrays if k.startswith("sig/")]
-        acc = ins.arrays["confusion"].trace() / ins.arrays["confusion"].sum()
-        x = drawing(value, m)
-        point = insights.embed_point(ins, m, x) if x is not None else None
-        st = stages[0] if stages else None
-        return (f"{name}: {acc:.2%} of the test digits right.",
-                gr.update(choices=layers, value=lay),
-                gr.update(maximum=getattr(m, lay).out_channels - 1, value=0),
-                insights_view.top_html(ins, m, lay, 0), "",
-                gr.update(choices=stages, value=st),
-                insights_view.signatures_html(ins, st, _vec(m, x, st)) if st else "",
-                insights_view.embedding_frame(ins, point), insights_view.confusion_frame(ins))
+def on_model(registry: Registry, name, value):
+    """Every view of the tab for a checkpoint, with the drawing placed where it can be."""
+    try:
+        m, ins = get(registry, name)
+    except REFUSED as e:
+        return (say(e),) + (gr.update(),) * 8
+    layers = insights.conv_names(m)
+    lay = layers[min(1, len(layers) - 1)]
+    stages = [k.split("/", 1)[1] for k in ins.arrays if k.startswith("sig/")]
+    acc = ins.arrays["confusion"].trace() / ins.arrays["confusion"].sum()
+    x = drawing_input(value)
+    point = insights.embed_point(ins, m, x) if x is not None else None
+    st = stages[0] if stages else None
+    return (f"{name}: {acc:.2%} of the test digits right.",
+            gr.update(choices=layers, value=lay),
+            gr.update(maximum=m.channels(lay) - 1, value=0),
+            insights_view.top_html(ins, m, lay, 0), "",
+            gr.update(choices=stages, value=st),
+            insights_view.signatures_html(ins, st, stage_vector(m, x, st)) if st else "",
+            insights_view.embedding_frame(ins, point), insights_view.confusion_frame(ins))
 
-    def on_top(name, lay, ch):
-        try:
-            m, ins = get(name)
-            return insights_view.top_html(ins, m, lay, int(ch)), ""
-        except (InputError, UnknownCheckpoint, KeyError, IndexError) as e:
-            return _warn(e), ""
 
-    def on_layer(name, lay):
-        try:
-            m, _ = get(name)
-        except (InputError, UnknownCheckpoint) as e:
-            return gr.update(), _warn(e)
-        return gr.update(maximum=getattr(m, lay).out_channels - 1, value=0), ""
+def on_top(registry: Registry, name, lay, ch):
+    try:
+        m, ins = get(registry, name)
+        return insights_view.top_html(ins, m, lay, int(ch)), ""
+    except REFUSED + (KeyError, IndexError) as e:
+        return warning_html(e), ""
 
-    def on_vis(name, lay, ch):
-        try:
-            m, ins = get(name)
-        except (InputError, UnknownCheckpoint) as e:
-            return _warn(e)
+
+def on_layer(registry: Registry, name, lay):
+    try:
+        m, _ = get(registry, name)
+        return gr.update(maximum=m.channels(lay) - 1, value=0), ""
+    except REFUSED as e:
+        return gr.update(), warning_html(e)
+
+
+def on_vis(registry: Registry, name, lay, ch):
+    try:
+        m, ins = get(registry, name)
         img, a = insights.visualise(m, lay, int(ch))
-        return insights_view.visual_html(img, a, float(ins.arrays[f"max/{lay}"][int(ch)]), lay, int(ch))
+    except REFUSED as e:
+        return warning_html(e)
+    return insights_view.visual_html(img, a, float(ins.arrays[f"max/{lay}"][int(ch)]), lay, int(ch))
 
-    def on_stage(name, st, value):
-        try:
-            m, ins = get(name)
-        except (InputError, UnknownCheckpoint) as e:
-            return _warn(e)
-        return insights_view.signatures_html(ins, st, _vec(m, drawing(value, m), st)) if st else ""
 
-    def on_cell(name, evt: gr.SelectData):
-        try:
-            _, ins = get(name)
-        except (InputError, UnknownCheckpoint) as e:
-            return _warn(e)
-        r, c = evt.index
-        if c == 0:
-            return "Pick a number in the table: row = the true digit, column = what the model read."
-        return insights_view.errors_html(ins, int(r), int(c) - 1)
+def on_stage(registry: Registry, name, st, value):
+    try:
+        m, ins = get(registry, name)
+        return insights_view.signatures_html(ins, st, stage_vector(m, drawing_input(value), st)) if st else ""
+    except REFUSED as e:
+        return warning_html(e)
+
+
+def on_cell(registry: Registry, name, evt: gr.SelectData):
+    try:
+        _, ins = get(registry, name)
+    except REFUSED as e:
+        return warning_html(e)
+    r, c = evt.index
+    if c == 0:
+        return "Pick a number in the table: row = the true digit, column = what the model read."
+    return insights_view.errors_html(ins, int(r), int(c) - 1)
+
+
+def build(shared: Shared):
+    registry, sketch = shared.registry, shared.sketch
+    with gr.Tab("What neurons look for", id="insights") as tab:
+        gr.Markdown("## What each neuron looks for\nComputed once per checkpoint over the 10,000 MNIST test "
+                    "digits and kept beside it, so this works without the dataset.")
+        with gr.Row():
+            model = gr.Dropdown(registry.names(), value=drawing.DEFAULT, label="Checkpoint", elem_id="ins-model")
+            status = gr.Markdown(elem_id="ins-status")
+        with gr.Accordion("Top examples and feature visualisation", open=True):
+            with gr.Row():
+                layer = gr.Dropdown(["C1", "C3", "C5"], value="C3", label="Layer", elem_id="ins-layer")
+                channel = gr.Slider(0, 15, 0, step=1, label="Channel", elem_id="ins-channel")
+                vis_btn = gr.Button("Visualise this channel", elem_id="ins-vis-go")
+            top = gr.HTML(elem_id="ins-top")
+            vis = gr.HTML(elem_id="ins-vis")
+        with gr.Accordion("Class signatures (with your drawing)", open=False):
+            stage = gr.Dropdown([], label="Stage", elem_id="ins-stage")
+            sig = gr.HTML(elem_id="ins-sig")
+        with gr.Accordion("Embedding of the last hidden layer (PCA), with your drawing", open=False):
+            scatter = gr.ScatterPlot(x="x", y="y", color="digit", tooltip=["digit", "test index"], height=420,
+                                     color_map=insights_view.EMBED_COLORS, elem_id="ins-embed")
+        with gr.Accordion("Errors: the confusion matrix (pick a cell)", open=False):
+            conf = gr.Dataframe(interactive=False, elem_id="ins-conf")
+            errs = gr.HTML(elem_id="ins-errs")
 
     opts = dict(api_visibility="private", show_progress="minimal")
     outs = [status, layer, channel, top, vis, stage, sig, scatter, conf]
-    model.change(on_model, [model, sketch], outs, **opts)
+    # opening the tab shows the checkpoint's views with the drawing as it is now
+    tab.select(bound(on_model, registry), [model, sketch], outs, **opts)
+    model.change(bound(on_model, registry), [model, sketch], outs, **opts)
     model.focus(lambda: gr.update(choices=registry.names()), None, model, api_visibility="private", queue=False)
-    layer.change(on_layer, [model, layer], [channel, vis], **opts)
-    channel.change(on_top, [model, layer, channel], [top, vis], **opts)
-    vis_btn.click(on_vis, [model, layer, channel], vis, **opts)
-    stage.change(on_stage, [model, stage, sketch], sig, **opts)
-    conf.select(on_cell, [model], errs, **opts)
-    return on_model, [model, sketch], outs
-
-
-def _vec(m, x, stage):
-    if x is None or stage is None:
-        return None
-    stages, _ = probe(m, x)
-    for s in stages:
-        if s.name == stage:
-            return np.asarray(s.output).reshape(-1)
-    return None
+    layer.change(bound(on_layer, registry), [model, layer], [channel, vis], **opts)
+    channel.change(bound(on_top, registry), [model, layer, channel], [top, vis], **opts)
+    vis_btn.click(bound(on_vis, registry), [model, layer, channel], vis, **opts)
+    stage.change(bound(on_stage, registry), [model, stage, sketch], sig, **opts)
+    conf.select(bound(on_cell, registry), [model], errs, **opts)

@@ -2,25 +2,28 @@
 pooling on any image, step by step on a tiny one; RGB banks; the /convolve API."""
 from __future__ import annotations
 
-import html
 from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
+from .. import drawing
 from .. import playground as pg
-from .. import playground_view as pv
 from ..limits import PLAYGROUND_SIDE
 from ..preprocess import InputError, read_image
 from ..sample_images import examples, to_array
+from ..views import playground as pv
+from ..views.common import warning_html
 from . import refuse, say
-from .draw_tab import sketch_array
+from .shared import Shared
 
 DRAWING = "My drawing (from the Draw tab)"
 UPLOAD = "My upload"
 CUSTOM = "Custom (the grid)"
 DEFAULT_GRID = [["1", "0", "-1"], ["2", "0", "-2"], ["1", "0", "-1"]]
+EXAMPLES = examples()
 
 
 def grid_value(rows) -> list[list]:
@@ -32,162 +35,130 @@ def grid_value(rows) -> list[list]:
     return [list(r) for r in rows]
 
 
-def build(draw_sketch=None):
-    ex = examples()
-    sources = list(ex) + ([DRAWING] if draw_sketch is not None else []) + [UPLOAD]
-    gr.Markdown("## Convolution playground\nPick an image and one or more kernels (or type your own), then "
-                "padding, stride, an activation and pooling: every map below is recomputed as you change them.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
-            source = gr.Dropdown(sources, value="Photo: cameraman (grayscale)", label="Input image",
-                                 elem_id="pg-source")
-            upload = gr.File(label="Upload an image (PNG, JPEG, …)", file_types=["image"], type="filepath",
-                             visible=False, elem_id="pg-upload")
-            presets = gr.Dropdown(list(pg.PRESETS) + [CUSTOM], value=["Sobel x"], multiselect=True,
-                                  label="Kernels (several → several output channels)", elem_id="pg-kernels")
-            grid = gr.Dataframe(value=DEFAULT_GRID, headers=None, interactive=True, column_count=(3, "dynamic"),
-                                row_count=(3, "dynamic"), datatype="str", label="Custom kernel: type numbers "
-                                "(1×1 up to 11×11; add rows/columns with the table's menu)", elem_id="pg-grid")
-            with gr.Row():
-                padding = gr.Dropdown(["same", "valid", "0", "1", "2", "3"], value="same", allow_custom_value=True,
-                                      label="Padding", elem_id="pg-padding")
-                mode = gr.Dropdown(list(pg.PADDING_MODES), value="zeros", label="Padding mode", elem_id="pg-mode")
-            with gr.Row():
-                stride = gr.Number(1, precision=0, minimum=1, maximum=64, label="Stride", elem_id="pg-stride")
-                dilation = gr.Number(1, precision=0, minimum=1, maximum=16, label="Dilation", elem_id="pg-dilation")
-            with gr.Row():
-                act = gr.Radio(list(pg.ACTIVATIONS), value="none", label="Activation", elem_id="pg-act")
-                slope = gr.Slider(0, 1, 0.1, step=0.01, label="LeakyReLU slope", elem_id="pg-slope")
-            with gr.Row():
-                pool = gr.Radio(list(pg.POOLINGS), value="none", label="Pooling", elem_id="pg-pool")
-                pk = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool size", elem_id="pg-pool-size")
-                ps = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool stride", elem_id="pg-pool-stride")
-        with gr.Column(scale=2, min_width=480):
-            status = gr.Markdown("", elem_id="pg-status")
-            kernels_view = gr.HTML(elem_id="pg-kernel-view")
-            out = gr.HTML(elem_id="pg-output")
-    with gr.Accordion("Step by step (on a tiny image)", open=True):
-        gr.Markdown("Pick **Tiny 6×6 squares** or **Tiny 8×8 squares** as the input (any image up to "
-                    f"{pv.SMALL}×{pv.SMALL} works). The first kernel walks over it one position at a time.")
-        with gr.Row():
-            step = gr.Slider(1, 36, 1, step=1, label="Kernel position", elem_id="pg-step")
-            pstep = gr.Slider(1, 9, 1, step=1, label="Pooling window (uses the pooling settings; max if none)",
-                              elem_id="pg-pool-step")
-        walk = gr.HTML(elem_id="pg-walk")
-        pwalk = gr.HTML(elem_id="pg-pool-walk")
-    with gr.Accordion("Colour: channels, a 3×3×3 bank, a random Conv2d(3 → 8)", open=False):
-        seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer", elem_id="pg-seed")
-        colour = gr.HTML(elem_id="pg-colour")
-
-    def load_source(name, file, sketch):
-        """The input as an array, and a note (or a message when there is none)."""
-        if name == UPLOAD:
-            if not file:
-                return None, "⬆️ Upload an image."
-            try:
-                img, shrunk = _read_upload(file)
-            except InputError as e:
-                return None, say(e)
-            return img, " (downscaled to 512 px on its longer side to stay fast)" if shrunk else ""
-        if name == DRAWING:
-            a = sketch_array(sketch)
-            if a is None or not (a < 250).any():
-                return None, "✏️ Draw a digit on the Draw tab first."
-            from PIL import Image
-            img = Image.fromarray(255 - a.astype(np.uint8)).resize((112, 112), Image.Resampling.BOX)
-            return np.asarray(img, np.float32) / 255, ""
-        return ex.get(name), ""
-
-    def settings(names, cells, padding, mode, stride, dilation, act, slope, pool, pk, ps) -> pv.Settings:
-        names = names or ["Sobel x"]
-        ks, labels = [], []
-        for n in names:
-            if n == CUSTOM:
-                ks.append(pg.parse_kernel(grid_value(cells)))
-                labels.append("custom")
-            else:
-                for i, k in enumerate(pg.PRESETS[n]):
-                    ks.append(k)
-                    labels.append(n if len(pg.PRESETS[n]) == 1 else f"{n.split(' (')[0].split(' √')[0]} #{i + 1}")
-        ks = pg.check_kernels(ks)
-        return pv.Settings(ks, labels, padding, stride, dilation, mode, act, slope, pool, pk, ps,
-                           magnitude=names == [pg.MAGNITUDE])
-
-    def update(img, note, *args):
-        if img is None:
-            return note or "Choose an input image.", "", "", "", "", gr.update(), gr.update()
+def load_source(name, file, sketch):
+    """The input as an array, and a note (or a message when there is none)."""
+    if name == UPLOAD:
+        if not file:
+            return None, "⬆️ Upload an image."
         try:
-            s = settings(*args)
-            view = pv.chain_html(img, s, note)
-            kv = pv.kernel_html(s.kernels, s.names)
-            walk_html, n, pwalk_html, pn = step_views(img, s, 0, 0)
-        except pg.PlaygroundError as e:
-            return say(e), "", "", "", "", gr.update(), gr.update()
-        # a slider needs maximum > minimum: a single position still gets a (disabled) slider
-        return "", kv, view, walk_html, pwalk_html, gr.update(maximum=max(n, 2), value=1, interactive=n > 1), \
-            gr.update(maximum=max(pn, 2), value=1, interactive=pn > 1)
+            img, shrunk = _read_upload(file)
+        except InputError as e:
+            return None, say(e)
+        return img, " (downscaled to 512 px on its longer side to stay fast)" if shrunk else ""
+    if name == DRAWING:
+        a = drawing.drawn(sketch)
+        if a is None:
+            return None, "✏️ " + drawing.EMPTY
+        img = Image.fromarray(255 - a.astype(np.uint8)).resize((112, 112), Image.Resampling.BOX)
+        return np.asarray(img, np.float32) / 255, ""
+    return EXAMPLES.get(name), ""
 
-    def step_views(img, s, i, j):
-        a = np.asarray(img)
-        if a.ndim != 2 or max(a.shape) > pv.SMALL:
-            msg = '<p class="cx-sub">The step-by-step view needs a small grayscale input (a tiny squares image).</p>'
-            return msg, 1, "", 1
-        k = s.kernels[0]
-        if k.ndim == 3:
-            k = k[0]
-        w, n = pv.walk_html(a, k, int(i), s)
-        conv, _ = pg.convolve(a, [k], s.padding, s.stride, s.dilation, s.padding_mode)
-        fmap = pg.activate(conv, s.activation, s.slope)[0]
-        kind = s.pooling if s.pooling != "none" else "max"
-        try:
-            p, pn = pv.pool_walk_html(fmap, int(j), kind, int(s.pool_kernel), int(s.pool_stride))
-        except pg.PlaygroundError as e:
-            p, pn = f'<p class="cx-sub">{html.escape(str(e))}</p>', 1
-        return w, n, p, pn
 
-    n_src = 3 if draw_sketch is not None else 2
-    src_inputs = [source, upload] + ([draw_sketch] if draw_sketch is not None else [])
+def settings(names, cells, *rest) -> pv.Settings:
+    return pv.settings(names, grid_value(cells), *rest, custom=CUSTOM)
+
+
+def on_change(name, file, sketch, *params):
+    """Everything the playground shows for its input and settings (the upload box shown only
+    for an upload)."""
+    img, note = load_source(name, file, sketch)
+    up = gr.update(visible=name == UPLOAD)
+    if img is None:
+        return up, note or "Choose an input image.", "", "", "", "", gr.update(), gr.update()
+    try:
+        s = settings(*params)
+        view = pv.chain_html(img, s, note)
+        kv = pv.kernel_html(s.kernels, s.names)
+        walk_html, n, pwalk_html, pn = pv.step_views(img, s, 0, 0)
+    except pg.PlaygroundError as e:
+        return up, say(e), "", "", "", "", gr.update(), gr.update()
+    # a slider needs maximum > minimum: a single position still gets a (disabled) slider
+    return (up, "", kv, view, walk_html, pwalk_html, gr.update(maximum=max(n, 2), value=1, interactive=n > 1),
+            gr.update(maximum=max(pn, 2), value=1, interactive=pn > 1))
+
+
+def on_step(name, file, sketch, i, j, *params):
+    img, _ = load_source(name, file, sketch)
+    if img is None:
+        return "", ""
+    try:
+        w, _, p, _ = pv.step_views(img, settings(*params), int(i) - 1, int(j) - 1)
+    except pg.PlaygroundError as e:
+        return warning_html(e), ""
+    return w, p
+
+
+def on_colour(name, file, sketch, seed, *params):
+    img, _ = load_source(name, file, sketch)
+    if img is None:
+        return ""
+    try:
+        return pv.colour_html(img, int(seed), settings(*params))
+    except pg.PlaygroundError as e:
+        return warning_html(e)
+
+
+def build(shared: Shared):
+    sources = list(EXAMPLES) + [DRAWING, UPLOAD]
+    with gr.Tab("Convolution playground", id="playground") as tab:
+        gr.Markdown("## Convolution playground\nPick an image and one or more kernels (or type your own), then "
+                    "padding, stride, an activation and pooling: every map below is recomputed as you change them.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                source = gr.Dropdown(sources, value="Photo: cameraman (grayscale)", label="Input image",
+                                     elem_id="pg-source")
+                upload = gr.File(label="Upload an image (PNG, JPEG, …)", file_types=["image"], type="filepath",
+                                 visible=False, elem_id="pg-upload")
+                presets = gr.Dropdown(list(pg.PRESETS) + [CUSTOM], value=["Sobel x"], multiselect=True,
+                                      label="Kernels (several → several output channels)", elem_id="pg-kernels")
+                grid = gr.Dataframe(value=DEFAULT_GRID, headers=None, interactive=True, column_count=(3, "dynamic"),
+                                    row_count=(3, "dynamic"), datatype="str", label="Custom kernel: type numbers "
+                                    "(1×1 up to 11×11; add rows/columns with the table's menu)", elem_id="pg-grid")
+                with gr.Row():
+                    padding = gr.Dropdown(["same", "valid", "0", "1", "2", "3"], value="same", allow_custom_value=True,
+                                          label="Padding", elem_id="pg-padding")
+                    mode = gr.Dropdown(list(pg.PADDING_MODES), value="zeros", label="Padding mode", elem_id="pg-mode")
+                with gr.Row():
+                    stride = gr.Number(1, precision=0, minimum=1, maximum=64, label="Stride", elem_id="pg-stride")
+                    dilation = gr.Number(1, precision=0, minimum=1, maximum=16, label="Dilation", elem_id="pg-dilation")
+                with gr.Row():
+                    act = gr.Radio(list(pg.ACTIVATIONS), value="none", label="Activation", elem_id="pg-act")
+                    slope = gr.Slider(0, 1, 0.1, step=0.01, label="LeakyReLU slope", elem_id="pg-slope")
+                with gr.Row():
+                    pool = gr.Radio(list(pg.POOLINGS), value="none", label="Pooling", elem_id="pg-pool")
+                    pk = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool size", elem_id="pg-pool-size")
+                    ps = gr.Number(2, precision=0, minimum=1, maximum=32, label="Pool stride", elem_id="pg-pool-stride")
+            with gr.Column(scale=2, min_width=480):
+                status = gr.Markdown("", elem_id="pg-status")
+                kernels_view = gr.HTML(elem_id="pg-kernel-view")
+                out = gr.HTML(elem_id="pg-output")
+        with gr.Accordion("Step by step (on a tiny image)", open=True):
+            gr.Markdown("Pick **Tiny 6×6 squares** or **Tiny 8×8 squares** as the input (any image up to "
+                        f"{pv.SMALL}×{pv.SMALL} works). The first kernel walks over it one position at a time.")
+            with gr.Row():
+                step = gr.Slider(1, 36, 1, step=1, label="Kernel position", elem_id="pg-step")
+                pstep = gr.Slider(1, 9, 1, step=1, label="Pooling window (uses the pooling settings; max if none)",
+                                  elem_id="pg-pool-step")
+            walk = gr.HTML(elem_id="pg-walk")
+            pwalk = gr.HTML(elem_id="pg-pool-walk")
+        with gr.Accordion("Colour: channels, a 3×3×3 bank, a random Conv2d(3 → 8)", open=False):
+            seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer", elem_id="pg-seed")
+            colour = gr.HTML(elem_id="pg-colour")
+
+    src = [source, upload, shared.sketch]
     params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
-    outs = [status, kernels_view, out, walk, pwalk, step, pstep]
-
-    def source_of(a):
-        return load_source(a[0], a[1], a[2] if n_src == 3 else None), a[n_src:]
-
-    def on_change(*a):
-        (img, note), rest = source_of(a)
-        up = gr.update(visible=a[0] == UPLOAD)
-        return (up,) + tuple(update(img, note, *rest))
-
-    def on_step(*a):
-        (img, _), rest = source_of(a)
-        i, j, rest = rest[0], rest[1], rest[2:]
-        if img is None:
-            return "", ""
-        try:
-            s = settings(*rest)
-            w, _, p, _ = step_views(img, s, int(i) - 1, int(j) - 1)
-        except pg.PlaygroundError as e:
-            return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>', ""
-        return w, p
-
-    def on_colour(*a):
-        (img, _), rest = source_of(a)
-        if img is None:
-            return ""
-        try:
-            return pv.colour_html(img, int(rest[0]), settings(*rest[1:]))
-        except pg.PlaygroundError as e:
-            return f'<p class="cx-sub">⚠️ {html.escape(str(e))}</p>'
-
+    outs = [upload, status, kernels_view, out, walk, pwalk, step, pstep]
     trig = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     for comp in [source, upload] + params:
-        comp.change(on_change, src_inputs + params, [upload] + outs, **trig)
+        comp.change(on_change, src + params, outs, **trig)
     for comp in [step, pstep]:
-        comp.change(on_step, src_inputs + [step, pstep] + params, [walk, pwalk], **trig)
+        comp.change(on_step, src + [step, pstep] + params, [walk, pwalk], **trig)
     for comp in [seed, source, upload]:
-        comp.change(on_colour, src_inputs + [seed] + params, colour, **trig)
-    return {"load": (on_change, src_inputs + params, [upload] + outs),
-            "colour": (on_colour, src_inputs + [seed] + params, colour)}
+        comp.change(on_colour, src + [seed] + params, colour, **trig)
+    shared.demo.load(on_change, src + params, outs, api_visibility="private")
+    shared.demo.load(on_colour, src + [seed] + params, colour, api_visibility="private")
+    with tab:  # an API endpoint is a component: it must sit in a tab, not between tabs
+        gr.api(convolve_api, api_name="convolve", concurrency_limit=2, concurrency_id="convolve")
 
 
 @lru_cache(maxsize=8)

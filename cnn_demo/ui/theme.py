@@ -3,10 +3,7 @@ light and dark mode — the Soft theme's indigo labels on pale indigo measured 3
 placeholders 2.5:1, white on its primary buttons 4.46:1 (axe-core)."""
 import gradio as gr
 
-# the accent has no dark variant in Gradio's theme: the selected tab's text is set here
-CSS = """
-.dark button[role="tab"].selected { color: var(--primary-300); }
-"""
+# the accent has no dark variant in Gradio's theme: the selected tab's text is set in views/style.css
 
 
 def theme() -> gr.themes.Base:

@@ -8,16 +8,18 @@ from typing import Iterator
 import gradio as gr
 import spaces
 
-from .. import checkpoints, hub, train_view
+from .. import checkpoints, drawing, hub
 from ..checkpoints import CheckpointError
 from ..data import ENV_VAR
-from ..html_views import md_text
 from ..jobs import JOB_ID, RunQueue, estimate_seconds, new_job_id, request_stop, train_stream
 from ..limits import LimitError
 from ..models import ARCHS
 from ..registry import Registry, UnknownCheckpoint
 from ..train import OPTIMIZERS, SCHEDULES, TrainConfig
+from ..views import train as train_view
+from ..views.common import md_text
 from . import refuse, say
+from .shared import Shared, bound
 
 RUNS = RunQueue()  # one run trains, a few wait; the rest are refused
 _active: dict[str, str] = {}  # a browser session → its run's id (the session is a key only, never a path)
@@ -48,7 +50,7 @@ def start_run(registry: Registry, arch, epochs, batch_size, optimizer, lr, sched
     """A run asked for by the Train tab or /train: its configuration, its name (claimed, so no
     other run can take it), and its id, with a place in the line. Raises ValueError (a
     sentence) for anything the app will not run."""
-    cfg = TrainConfig.from_request(arch, epochs, batch_size, optimizer, lr, schedule, augment, train_size, seed)
+    cfg = TrainConfig.make(arch, epochs, batch_size, optimizer, lr, schedule, augment, train_size, seed)
     if name is not None and not isinstance(name, str):
         raise ValueError("The name must be text.")
     nm = registry.claim((name or "").strip(), cfg.arch)
@@ -103,185 +105,204 @@ def load_checkpoint(registry: Registry, repo, revision, subfolder, token=None):
     return entry.ck, notes
 
 
-def build(registry: Registry, draw_model: gr.Dropdown | None, model_choices):
-    gr.Markdown("## Train your own network\nOn a CPU, try a few thousand training images and one or two "
-                "epochs first: a LeNet-5 passes 95 % in under a minute. The curves and the first-layer "
-                "filters update as it learns.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
-            arch = gr.Dropdown([(i.title, k) for k, i in ARCHS.items()], value="lenet5", label="Architecture",
-                               elem_id="tr-arch")
-            with gr.Row():
-                epochs = gr.Number(1, precision=0, minimum=1, maximum=50, label="Epochs", elem_id="tr-epochs")
-                batch = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size", elem_id="tr-batch")
-            with gr.Row():
-                opt = gr.Radio(list(OPTIMIZERS), value="adam", label="Optimizer (SGD uses momentum 0.9)", elem_id="tr-opt")
-                lr = gr.Number(3e-3, minimum=1e-5, maximum=10, label="Learning rate", elem_id="tr-lr")
-            schedule = gr.Dropdown(list(SCHEDULES), value="onecycle", label="Learning-rate schedule",
-                                   elem_id="tr-schedule")
-            with gr.Row():
-                augment = gr.Checkbox(False, label="Augment (shifts, turns, shears, stroke widths)", elem_id="tr-augment")
-                size = gr.Number(6000, precision=0, minimum=100, maximum=60000,
-                                 label="Training images (of 60,000)", elem_id="tr-size")
-            with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", elem_id="tr-seed")
-                name = gr.Textbox("", label="Name for the result (blank: automatic)", max_length=64,
-                                  elem_id="tr-name")
-            with gr.Row():
-                start = gr.Button("Train", variant="primary", elem_id="tr-start")
-                stop = gr.Button("Stop (keeps the best so far)", variant="stop", elem_id="tr-stop")
-        with gr.Column(scale=2, min_width=480):
-            status = gr.Markdown("", elem_id="tr-status")
-            progress = gr.HTML(elem_id="tr-progress")
-            with gr.Row():
-                loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Loss", height=260,
-                                        elem_id="tr-loss")
-                acc_plot = gr.LinePlot(x="step", y="accuracy", color="series", title="Accuracy", height=260,
-                                       y_lim=[0, 1], elem_id="tr-acc")
-            snap_slider = gr.Slider(1, 2, 1, step=1, label="Filter snapshot (drag to watch them form)",
-                                    interactive=False, elem_id="tr-snap")
-            snaps_html = gr.HTML(elem_id="tr-filters")
-    snaps_state = gr.State([])
+# the Train tab's outputs, in order: a run's frames name the ones they change
+FRAME = ("status", "progress", "loss", "acc", "snaps", "snaps_html", "snap_slider", "push_ck", "draw_model")
 
-    with gr.Accordion("Hugging Face Hub: load a checkpoint, or share one", open=False):
-        with gr.Row(equal_height=False):
-            with gr.Column():
-                gr.Markdown("**Load from the Hub** — a model repo holding `model.safetensors` (+ `config.json`) "
-                            "for LeNet-5 or TinyCNN. Pickled weights are refused. It joins the model list of "
-                            "everyone using this app, as `hub:owner/repo@commit`.")
-                repo = gr.Textbox(label="Repo id", placeholder="user/lenet5-mnist", elem_id="hub-repo")
-                with gr.Row():
-                    rev = gr.Textbox(label="Revision (optional)", placeholder="main", elem_id="hub-rev")
-                    sub = gr.Textbox(label="Subfolder (optional)", elem_id="hub-sub")
-                load_token = gr.Textbox(label="Token, only for a private or gated repo (optional)", type="password",
-                                        elem_id="hub-load-token")
-                load_btn = gr.Button("Load", elem_id="hub-load")
-                load_msg = gr.Markdown(elem_id="hub-load-msg")
-            with gr.Column():
-                gr.Markdown("**Share on the Hub** — pushes weights, config and a model card. The token is used "
-                            "for this one upload and never stored or shown.")
-                push_ck = gr.Dropdown(registry.names(), label="Checkpoint", elem_id="hub-push-ck")
-                push_repo = gr.Textbox(label="Repo id to create or update", placeholder="you/my-lenet5",
-                                       elem_id="hub-push-repo")
-                token = gr.Textbox(label="Hugging Face token (write access)", type="password", elem_id="hub-token")
-                private = gr.Checkbox(False, label="Private repo", elem_id="hub-private")
-                push_btn = gr.Button("Push", elem_id="hub-push")
-                push_msg = gr.Markdown(elem_id="hub-push-msg")
 
-    def run(arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v, seed_v, name_v, request: gr.Request):
-        session = getattr(request, "session_hash", None)
-        try:
-            cfg, nm, job = start_run(registry, arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v,
-                                     seed_v, name_v)
-        except ValueError as e:
-            yield {status: say(e)}
-            return
-        if session:
-            _active[session] = job
-        yield {status: f"⏳ Training **{md_text(nm)}**… (loading MNIST)", progress: "", snaps_html: ""}
-        try:
-            for rec in run_records(registry, cfg, nm, job):
-                if rec["kind"] == "waiting":
-                    yield {status: f"⏳ **{md_text(nm)}** waits for the one training slot: "
-                                   f"{rec['position']} run(s) ahead of it."}
-                elif rec["kind"] == "progress":
-                    snaps = rec["snapshots"]
-                    loss, acc = train_view.loss_frame(rec), train_view.accuracy_frame(rec)
-                    yield {status: f"⏳ Training **{md_text(nm)}**…", progress: train_view.progress_html(rec),
-                           loss_plot: gr.skip() if loss is None else loss,
-                           acc_plot: gr.skip() if acc is None else acc,
-                           snaps_state: snaps, snaps_html: train_view.snapshot_html(snaps, len(snaps) - 1),
-                           snap_slider: gr.update(maximum=max(2, len(snaps)), value=len(snaps),
-                                                  interactive=len(snaps) > 1)}
-                elif rec["kind"] == "error":
-                    yield {status: say(rec["message"])}
-                else:
-                    updates = {status: train_view.done_markdown(rec),
-                               push_ck: gr.update(choices=registry.names(), value=nm)}
-                    if draw_model is not None:
-                        updates[draw_model] = gr.update(choices=model_choices())
-                    yield updates
-        finally:
-            if session and _active.get(session) == job:
-                del _active[session]
+def frame(**changed) -> tuple:
+    """One update of the Train tab: the named outputs change, the others are left as they are."""
+    return tuple(changed.get(k, gr.skip()) for k in FRAME)
 
-    def on_stop(request: gr.Request):
-        return say(stop_run(_active.get(getattr(request, "session_hash", None) or "")), "⏹️")
 
-    def on_load(repo_v, rev_v, sub_v, token_v):
-        try:
-            ck, notes = load_checkpoint(registry, repo_v, rev_v, sub_v, token_v)
-        except (hub.HubError, CheckpointError, LimitError) as e:
-            return say(e), gr.update(), gr.update(), ""
-        msg = (f"✅ Loaded **{md_text(ck.name)}** ({ARCHS[ck.arch].title}); it is in the Draw tab's model list"
-               f"{md_text(notes)}.")
-        return msg, gr.update(choices=model_choices()) if draw_model is not None else gr.update(), \
-            gr.update(choices=registry.names()), ""
-
-    def on_push(name_v, repo_v, token_v, private_v):
-        try:
-            entry = registry.get(name_v)
-            url = hub.push(entry.ck, repo_v, token_v, bool(private_v))
-        except (hub.HubError, CheckpointError, UnknownCheckpoint) as e:
-            return say(e), ""
-        return f"✅ Pushed **{md_text(name_v)}** to {md_text(url)}.", ""
-
-    inputs = [arch, epochs, batch, opt, lr, schedule, augment, size, seed, name]
-    outputs = [status, progress, loss_plot, acc_plot, snaps_state, snaps_html, snap_slider, push_ck]
-    if draw_model is not None:
-        outputs.append(draw_model)
-    # no concurrency limit here: RUNS decides at once who trains, who waits and who is refused
-    start.click(run, inputs, outputs, concurrency_limit=None, api_visibility="private", show_progress="minimal")
-    stop.click(on_stop, None, status, queue=False, api_visibility="private")
-    snap_slider.change(lambda s, i: train_view.snapshot_html(s, int(i) - 1), [snaps_state, snap_slider],
-                       snaps_html, show_progress="hidden", api_visibility="private")
-    load_outputs = [load_msg, draw_model if draw_model is not None else load_msg, push_ck, load_token]
-    load_btn.click(on_load, [repo, rev, sub, load_token], load_outputs, api_visibility="private",
-                   concurrency_limit=1, concurrency_id="hub")
-    push_btn.click(on_push, [push_ck, push_repo, token, private], [push_msg, token], api_visibility="private",
-                   concurrency_limit=1, concurrency_id="hub-push")
-
-    def train_api(arch: str = "lenet5", epochs: int = 1, batch_size: int = 128, optimizer: str = "adam",
-                  lr: float = 0.003, augment: bool = False, train_size: int = 6000, seed: int = 0,
-                  name: str = "") -> Iterator[dict]:
-        """Train a checkpoint on MNIST in the app. Yields {"job": id, "waiting": n} while it waits
-        for the training slot, then progress records ({"job", "progress": fraction, "step",
-        "total_steps", "test_accuracy"}), then {"checkpoint": <name in the app>, "test_accuracy":
-        <float>}. /stop_training with the job's id stops it (keeping the best weights so far)."""
-        try:
-            cfg, nm, job = start_run(registry, arch, epochs, batch_size, optimizer, lr, "onecycle", augment,
-                                     train_size, seed, name)
-        except ValueError as e:
-            raise refuse(str(e))
+def run(registry: Registry, arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v, seed_v, name_v,
+        request: gr.Request):
+    """The Train button: a run's records as frames of the tab (status, curves, snapshots, and
+    at the end the new checkpoint in the model lists)."""
+    session = getattr(request, "session_hash", None)
+    try:
+        cfg, nm, job = start_run(registry, arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug_v, size_v,
+                                 seed_v, name_v)
+    except ValueError as e:
+        yield frame(status=say(e))
+        return
+    if session:
+        _active[session] = job
+    yield frame(status=f"⏳ Training **{md_text(nm)}**… (loading MNIST)", progress="", snaps_html="")
+    try:
         for rec in run_records(registry, cfg, nm, job):
             if rec["kind"] == "waiting":
-                yield {"job": job, "waiting": rec["position"]}
+                yield frame(status=f"⏳ **{md_text(nm)}** waits for the one training slot: "
+                                   f"{rec['position']} run(s) ahead of it.")
             elif rec["kind"] == "progress":
-                ev = rec["evals"]
-                yield {"job": job, "progress": rec["step"] / max(rec["total_steps"], 1), "step": rec["step"],
-                       "total_steps": rec["total_steps"], "test_accuracy": ev[-1]["test_accuracy"] if ev else None}
+                snaps = rec["snapshots"]
+                loss, acc = train_view.loss_frame(rec), train_view.accuracy_frame(rec)
+                yield frame(status=f"⏳ Training **{md_text(nm)}**…", progress=train_view.progress_html(rec),
+                            loss=gr.skip() if loss is None else loss, acc=gr.skip() if acc is None else acc,
+                            snaps=snaps, snaps_html=train_view.snapshot_html(snaps, len(snaps) - 1),
+                            snap_slider=gr.update(maximum=max(2, len(snaps)), value=len(snaps),
+                                                  interactive=len(snaps) > 1))
             elif rec["kind"] == "error":
-                raise refuse(rec["message"])
+                yield frame(status=say(rec["message"]))
             else:
-                yield {"checkpoint": nm, "test_accuracy": rec["test_accuracy"], "stopped": rec["stopped"]}
+                yield frame(status=train_view.done_markdown(rec), push_ck=gr.update(choices=registry.names(), value=nm),
+                            draw_model=gr.update(choices=drawing.model_choices(registry)))
+    finally:
+        if session and _active.get(session) == job:
+            del _active[session]
 
-    def stop_training_api(job: str) -> dict:
-        """Stop a run started with /train, by the id its first records carry: a training run stops
-        after its current step and keeps its best weights; a waiting one leaves the line."""
-        if not isinstance(job, str) or not JOB_ID.match(job):
-            raise refuse("Give the id of a run: the 'job' of /train's records.")
-        return {"message": stop_run(job)}
 
-    def load_from_hub_api(repo_id: str, revision: str = "", subfolder: str = "") -> dict:
-        """Load a checkpoint from a Hugging Face Hub model repo into the app. Returns
-        {"checkpoint": <name in the app>}: `hub:owner/repo@commit`, usable at once as /classify's
-        model. Public repos only (no token is sent)."""
-        try:
-            ck, _ = load_checkpoint(registry, repo_id, revision, subfolder)
-        except (hub.HubError, CheckpointError, LimitError) as e:
-            raise refuse(str(e))
-        return {"checkpoint": ck.name}
+def on_stop(request: gr.Request):
+    return say(stop_run(_active.get(getattr(request, "session_hash", None) or "")), "⏹️")
 
-    gr.api(train_api, api_name="train", concurrency_limit=None)
-    gr.api(stop_training_api, api_name="stop_training", concurrency_limit=None, queue=False)
-    gr.api(load_from_hub_api, api_name="load_from_hub", concurrency_limit=1, concurrency_id="hub")
+
+def on_load(registry: Registry, repo_v, rev_v, sub_v, token_v):
+    """Load from the Hub: the sentence, the two model lists, and the token box emptied."""
+    try:
+        ck, notes = load_checkpoint(registry, repo_v, rev_v, sub_v, token_v)
+    except (hub.HubError, CheckpointError, LimitError) as e:
+        return say(e), gr.update(), gr.update(), ""
+    msg = (f"✅ Loaded **{md_text(ck.name)}** ({ARCHS[ck.arch].title}); it is in the Draw tab's model list"
+           f"{md_text(notes)}.")
+    return msg, gr.update(choices=drawing.model_choices(registry)), gr.update(choices=registry.names()), ""
+
+
+def on_push(registry: Registry, name_v, repo_v, token_v, private_v):
+    """Push to the Hub: the sentence, and the token box emptied whatever happened."""
+    try:
+        url = hub.push(registry.get(name_v).ck, repo_v, token_v, bool(private_v))
+    except (hub.HubError, CheckpointError, UnknownCheckpoint) as e:
+        return say(e), ""
+    return f"✅ Pushed **{md_text(name_v)}** to {md_text(url)}.", ""
+
+
+def train_api(registry: Registry, arch: str = "lenet5", epochs: int = 1, batch_size: int = 128,
+              optimizer: str = "adam", lr: float = 0.003, augment: bool = False, train_size: int = 6000,
+              seed: int = 0, name: str = "") -> Iterator[dict]:
+    """Train a checkpoint on MNIST in the app. Yields {"job": id, "waiting": n} while it waits
+    for the training slot, then progress records ({"job", "progress": fraction, "step",
+    "total_steps", "test_accuracy"}), then {"checkpoint": <name in the app>, "test_accuracy":
+    <float>}. /stop_training with the job's id stops it (keeping the best weights so far)."""
+    try:
+        cfg, nm, job = start_run(registry, arch, epochs, batch_size, optimizer, lr, "onecycle", augment,
+                                 train_size, seed, name)
+    except ValueError as e:
+        raise refuse(str(e))
+    for rec in run_records(registry, cfg, nm, job):
+        if rec["kind"] == "waiting":
+            yield {"job": job, "waiting": rec["position"]}
+        elif rec["kind"] == "progress":
+            ev = rec["evals"]
+            yield {"job": job, "progress": rec["step"] / max(rec["total_steps"], 1), "step": rec["step"],
+                   "total_steps": rec["total_steps"], "test_accuracy": ev[-1]["test_accuracy"] if ev else None}
+        elif rec["kind"] == "error":
+            raise refuse(rec["message"])
+        else:
+            yield {"checkpoint": nm, "test_accuracy": rec["test_accuracy"], "stopped": rec["stopped"]}
+
+
+def stop_training_api(job: str) -> dict:
+    """Stop a run started with /train, by the id its first records carry: a training run stops
+    after its current step and keeps its best weights; a waiting one leaves the line."""
+    if not isinstance(job, str) or not JOB_ID.match(job):
+        raise refuse("Give the id of a run: the 'job' of /train's records.")
+    return {"message": stop_run(job)}
+
+
+def load_from_hub_api(registry: Registry, repo_id: str, revision: str = "", subfolder: str = "") -> dict:
+    """Load a checkpoint from a Hugging Face Hub model repo into the app. Returns
+    {"checkpoint": <name in the app>}: `hub:owner/repo@commit`, usable at once as /classify's
+    model. Public repos only (no token is sent)."""
+    try:
+        ck, _ = load_checkpoint(registry, repo_id, revision, subfolder)
+    except (hub.HubError, CheckpointError, LimitError) as e:
+        raise refuse(str(e))
+    return {"checkpoint": ck.name}
+
+
+def build(shared: Shared):
+    registry = shared.registry
+    with gr.Tab("Train & Hub", id="train") as tab:
+        gr.Markdown("## Train your own network\nOn a CPU, try a few thousand training images and one or two "
+                    "epochs first: a LeNet-5 passes 95 % in under a minute. The curves and the first-layer "
+                    "filters update as it learns.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                arch = gr.Dropdown([(i.title, k) for k, i in ARCHS.items()], value="lenet5", label="Architecture",
+                                   elem_id="tr-arch")
+                with gr.Row():
+                    epochs = gr.Number(1, precision=0, minimum=1, maximum=50, label="Epochs", elem_id="tr-epochs")
+                    batch = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size", elem_id="tr-batch")
+                with gr.Row():
+                    opt = gr.Radio(list(OPTIMIZERS), value="adam", label="Optimizer (SGD uses momentum 0.9)",
+                                   elem_id="tr-opt")
+                    lr = gr.Number(3e-3, minimum=1e-5, maximum=10, label="Learning rate", elem_id="tr-lr")
+                schedule = gr.Dropdown(list(SCHEDULES), value="onecycle", label="Learning-rate schedule",
+                                       elem_id="tr-schedule")
+                with gr.Row():
+                    augment = gr.Checkbox(False, label="Augment (shifts, turns, shears, stroke widths)",
+                                          elem_id="tr-augment")
+                    size = gr.Number(6000, precision=0, minimum=100, maximum=60000,
+                                     label="Training images (of 60,000)", elem_id="tr-size")
+                with gr.Row():
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", elem_id="tr-seed")
+                    name = gr.Textbox("", label="Name for the result (blank: automatic)", max_length=64,
+                                      elem_id="tr-name")
+                with gr.Row():
+                    start = gr.Button("Train", variant="primary", elem_id="tr-start")
+                    stop = gr.Button("Stop (keeps the best so far)", variant="stop", elem_id="tr-stop")
+            with gr.Column(scale=2, min_width=480):
+                status = gr.Markdown("", elem_id="tr-status")
+                progress = gr.HTML(elem_id="tr-progress")
+                with gr.Row():
+                    loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Loss", height=260,
+                                            elem_id="tr-loss")
+                    acc_plot = gr.LinePlot(x="step", y="accuracy", color="series", title="Accuracy", height=260,
+                                           y_lim=[0, 1], elem_id="tr-acc")
+                snap_slider = gr.Slider(1, 2, 1, step=1, label="Filter snapshot (drag to watch them form)",
+                                        interactive=False, elem_id="tr-snap")
+                snaps_html = gr.HTML(elem_id="tr-filters")
+        snaps_state = gr.State([])
+
+        with gr.Accordion("Hugging Face Hub: load a checkpoint, or share one", open=False):
+            with gr.Row(equal_height=False):
+                with gr.Column():
+                    gr.Markdown("**Load from the Hub** — a model repo holding `model.safetensors` (+ `config.json`) "
+                                "for LeNet-5 or TinyCNN. Pickled weights are refused. It joins the model list of "
+                                "everyone using this app, as `hub:owner/repo@commit`.")
+                    repo = gr.Textbox(label="Repo id", placeholder="user/lenet5-mnist", elem_id="hub-repo")
+                    with gr.Row():
+                        rev = gr.Textbox(label="Revision (optional)", placeholder="main", elem_id="hub-rev")
+                        sub = gr.Textbox(label="Subfolder (optional)", elem_id="hub-sub")
+                    load_token = gr.Textbox(label="Token, only for a private or gated repo (optional)", type="password",
+                                            elem_id="hub-load-token")
+                    load_btn = gr.Button("Load", elem_id="hub-load")
+                    load_msg = gr.Markdown(elem_id="hub-load-msg")
+                with gr.Column():
+                    gr.Markdown("**Share on the Hub** — pushes weights, config and a model card. The token is used "
+                                "for this one upload and never stored or shown.")
+                    push_ck = gr.Dropdown(registry.names(), label="Checkpoint", elem_id="hub-push-ck")
+                    push_repo = gr.Textbox(label="Repo id to create or update", placeholder="you/my-lenet5",
+                                           elem_id="hub-push-repo")
+                    token = gr.Textbox(label="Hugging Face token (write access)", type="password", elem_id="hub-token")
+                    private = gr.Checkbox(False, label="Private repo", elem_id="hub-private")
+                    push_btn = gr.Button("Push", elem_id="hub-push")
+                    push_msg = gr.Markdown(elem_id="hub-push-msg")
+
+    outputs = [status, progress, loss_plot, acc_plot, snaps_state, snaps_html, snap_slider, push_ck, shared.model]
+    inputs = [arch, epochs, batch, opt, lr, schedule, augment, size, seed, name]
+    quiet = dict(api_visibility="private", show_progress="hidden")
+    # no concurrency limit here: RUNS decides at once who trains, who waits and who is refused
+    start.click(bound(run, registry), inputs, outputs, concurrency_limit=None, api_visibility="private",
+                show_progress="minimal")
+    stop.click(on_stop, None, status, queue=False, api_visibility="private")
+    snap_slider.change(lambda s, i: train_view.snapshot_html(s, int(i) - 1), [snaps_state, snap_slider],
+                       snaps_html, **quiet)
+    load_btn.click(bound(on_load, registry), [repo, rev, sub, load_token], [load_msg, shared.model, push_ck, load_token],
+                   api_visibility="private", concurrency_limit=1, concurrency_id="hub")
+    push_btn.click(bound(on_push, registry), [push_ck, push_repo, token, private], [push_msg, token],
+                   api_visibility="private", concurrency_limit=1, concurrency_id="hub-push")
+    with tab:  # an API endpoint is a component: it must sit in a tab, not between tabs
+        gr.api(bound(train_api, registry), api_name="train", concurrency_limit=None)
+        gr.api(stop_training_api, api_name="stop_training", concurrency_limit=None, queue=False)
+        gr.api(bound(load_from_hub_api, registry), api_name="load_from_hub", concurrency_limit=1,
+               concurrency_id="hub")

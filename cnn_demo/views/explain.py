@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import explain, html_views, render
+from .. import explain
+from . import common, render
 
 ZOOM = 7  # 28 px → 196 px
 
@@ -23,8 +24,8 @@ def overlay(img: np.ndarray, heat: np.ndarray, signed: bool) -> tuple[np.ndarray
 def heat_card(title: str, sub: str, img: np.ndarray, heat: np.ndarray, signed: bool, meaning: str) -> str:
     rgb, scale = overlay(img, heat, signed)
     alt = f"{title} {sub}, over the 28×28 input: values {float(heat.min()):.3g} to {float(heat.max()):.3g}. {meaning}"
-    body = html_views.img_tag(rgb, alt, 28 * ZOOM, 28 * ZOOM) + f'<p class="cx-sub">{meaning}</p>'
-    return html_views.card(title, sub, body, scale)
+    body = common.img_tag(rgb, alt, 28 * ZOOM, 28 * ZOOM) + f'<p class="cx-sub">{meaning}</p>'
+    return common.card(title, sub, body, scale)
 
 
 def canvas_card(pre, maps: dict, side: int = 200) -> str:
@@ -43,12 +44,12 @@ def canvas_card(pre, maps: dict, side: int = 200) -> str:
         alpha = np.clip(np.abs(back) / m, 0, 1)[..., None] * 0.75
         rgb = (base * (1 - alpha) + col * alpha).round().astype(np.uint8)
         h, w = rgb.shape[:2]
-        tag = html_views.img_tag(rgb, f"{title}, carried back onto your canvas: red where it supports the answer, "
-                                 f"blue where it speaks against it, up to ±{html_views.fmt(m)}", w * side // max(h, w),
+        tag = common.img_tag(rgb, f"{title}, carried back onto your canvas: red where it supports the answer, "
+                                 f"blue where it speaks against it, up to ±{common.fmt(m)}", w * side // max(h, w),
                                  h * side // max(h, w), True)
         figs.append(f'<figure class="cx-map">{tag}'
                     f"<figcaption>{title}</figcaption></figure>")
-    return html_views.card("On your canvas", "the same maps carried back to where you drew, each on its own "
+    return common.card("On your canvas", "the same maps carried back to where you drew, each on its own "
                            "scale (red: supports the answer; blue: speaks against it)",
                            f'<div class="cx-maps">{"".join(figs)}</div>')
 
@@ -81,9 +82,9 @@ def nudge_html(img: np.ndarray, target: int, after: np.ndarray, delta: np.ndarra
     m = float(np.abs(delta).max()) or 1e-8
     scale = ("diverging", -m, m)
     d = render.colorize(delta, *scale)
-    figs = "".join(f'<figure class="cx-map">{html_views.img_tag(a, f"the drawing {t}", 140, 140)}'
+    figs = "".join(f'<figure class="cx-map">{common.img_tag(a, f"the drawing {t}", 140, 140)}'
                    f'<figcaption>{t}</figcaption></figure>'
                    for a, t in [(gray(img), "before"), (gray(after), f"after: reads {target}"), (d, "difference")])
     sub = (f"{steps} gradient steps; now {p:.0%} “{target}”; changed pixels by at most "
            f"{np.abs(delta).max():.2f} (of 1)")
-    return html_views.card("Nudge", sub, f'<div class="cx-maps">{figs}</div>', scale)
+    return common.card("Nudge", sub, f'<div class="cx-maps">{figs}</div>', scale)

@@ -1,22 +1,8 @@
 () => {
-  // Runs once when the page opens. Two kinds of fixes to Gradio's own page:
-  //
-  // 1. The brush. Gradio 6's Sketchpad starts (and, after a clear, restarts) with no tool
-  //    selected and shows "select the draw tool to start"; a learner should be able to draw
-  //    at once, so the brush is armed.
-  const arm = (tries) => {
-    const b = document.querySelector('#sketchpad button[aria-label="Brush"]');
-    if (b) b.click(); else if (tries > 0) setTimeout(() => arm(tries - 1), 200);
-  };
-  arm(100);
-  document.addEventListener('click', (e) => {
-    if (e.target.closest('#sketchpad button[aria-label="Clear canvas"]')) setTimeout(() => arm(10), 150);
-  }, true);
-
-  // 2. Accessibility (axe-core, screen readers): Gradio's markup has buttons without names
-  //    (the example digits), `aria-label` on plain divs (the empty state of labels and
-  //    plots) and accordion buttons that never say whether they are open. Names, roles and
-  //    states are added as the page renders; README, "Accessibility", says which.
+  // Accessibility (axe-core, screen readers): Gradio's markup has buttons without names
+  // (the example digits), `aria-label` on plain divs (the empty state of labels and
+  // plots) and accordion buttons that never say whether they are open. Names, roles and
+  // states are added as the page renders; README, "Accessibility", says which.
   const name = () => {
     document.querySelectorAll('#digits button.gallery-item:not([aria-label])').forEach((b) => {
       const img = b.querySelector('img[src]');  // named once its picture is there (the file names say the digit)

@@ -12,8 +12,9 @@ import re
 import numpy as np
 
 from . import render
-from .preprocess import Preprocessed
-from .probe import Stage
+from .. import probe
+from ..preprocess import Preprocessed
+from ..probe import Stage
 
 MAX_W = 540  # display width budget of one card's image, in CSS pixels
 
@@ -148,29 +149,6 @@ def layer_table_html(rows: list[dict]) -> str:
     return f'<table class="cx-table">{head}{body}{foot}</table>'
 
 
-CSS = """
-.cx-px { image-rendering: pixelated; image-rendering: crisp-edges; display: block; max-width: 100%; height: auto !important; }
-.cx-stages { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(580px, 100%), 1fr)); gap: 10px; }
-.cx-h { grid-column: 1 / -1; }
-.cx-card { margin: 0; padding: 8px 10px; border: 1px solid var(--border-color-primary); border-radius: 8px;
-           min-width: 0; overflow-x: auto; }
-.cx-card figcaption { margin-bottom: 6px; font-size: 0.92em; }
-.cx-sub { color: var(--body-text-color-subdued); }
-.cx-legend { width: 240px; margin-top: 6px; font-size: 0.8em; }
-.cx-bar { height: 10px; border-radius: 3px; border: 1px solid #0002; }
-.cx-ticks { display: flex; justify-content: space-between; color: var(--body-text-color-subdued); }
-.cx-digits { display: flex; width: 540px; max-width: 100%; font-size: 0.8em; }
-.cx-digits span { flex: 1; text-align: center; }
-.cx-steps { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 4px; }
-.cx-step { margin: 0; width: 128px; font-size: 0.78em; }
-.cx-step img { border: 1px solid var(--border-color-primary); background: #000; }
-.cx-arrow { font-size: 1.4em; align-self: center; color: var(--body-text-color-subdued); }
-.cx-h { margin: 4px 0; }
-.cx-table { font-size: 0.85em; border-collapse: collapse; }
-.cx-table td, .cx-table th { padding: 2px 8px; border-bottom: 1px solid var(--border-color-primary); text-align: right; }
-.cx-table td:first-child, .cx-table th:first-child { text-align: left; }
-.cx-compare { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(280px, 100%), 1fr)); gap: 12px; }
-"""
 
 
 def maps_card(title: str, subtitle: str, maps: np.ndarray, names: list[str] | None = None,
@@ -234,14 +212,15 @@ def number_grid(values: np.ndarray, box: tuple | None = None, fmt: str = "{:.2f}
     return f'<table class="cx-grid">{"".join(rows)}</table>'
 
 
-CSS += """
-.cx-maps { display: flex; flex-wrap: wrap; gap: 8px; }
-.cx-map { margin: 0; font-size: 0.8em; text-align: center; }
-.cx-grid { border-collapse: collapse; font-family: var(--font-mono); font-size: 0.78em; }
-.cx-grid td { border: 1px solid #bbb; padding: 2px 4px; text-align: right; min-width: 2.6em; }
-.cx-grid td.cx-in { outline: 3px solid #f59e0b; outline-offset: -2px; }
-.cx-grid td.cx-mark { outline: 3px solid #dc2626; outline-offset: -2px; font-weight: bold; }
-.cx-walk { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.cx-walk h3 { margin: 0 0 4px 0; font-size: 0.9em; }
-.cx-sum { font-family: var(--font-mono); font-size: 0.85em; max-width: 520px; word-break: break-word; }
-"""
+def checkpoint_filters_html(entry) -> str:
+    """A checkpoint's filter mosaics: the same for every drawing, so made once per registry entry."""
+    return entry.cached("filters_html", lambda: filters_html(probe.filters(entry.ck.model)))
+
+
+def checkpoint_table_html(entry) -> str:
+    return entry.cached("table_html", lambda: layer_table_html(probe.layer_table(entry.ck.model)))
+
+
+def warning_html(message) -> str:
+    """A refusal inside an HTML output: the message as text, never as markup."""
+    return f'<p class="cx-sub">⚠️ {html.escape(str(message))}</p>'

@@ -7,10 +7,25 @@ import html
 import numpy as np
 import pandas as pd
 
-from . import html_views
-from .jobs import eta_seconds, smooth  # noqa: F401 (views of a run's records)
+from . import common
 
 MAX_POINTS = 300
+
+
+def eta_seconds(step: int, total: int, train_seconds: float, elapsed: float) -> float | None:
+    """Remaining time from the observed pace (wall time per step, evaluations included)."""
+    if step < 5 or total <= 0:
+        return None
+    return max(0.0, (total - step) * elapsed / step)
+
+
+def smooth(values: list, window: int = 20) -> np.ndarray:
+    """A trailing moving average: a per-step loss is too noisy to read."""
+    v = np.asarray(values, float)
+    if len(v) < window:
+        return v
+    k = np.ones(window) / window
+    return np.convolve(np.pad(v, (window - 1, 0), mode="edge"), k, mode="valid")
 
 
 def _fmt_s(s: float | None) -> str:
@@ -81,23 +96,19 @@ def snapshot_html(snapshots: list, index: int) -> str:
     title = "at the start (random)" if step == 0 else f"after step {step:,}"
     return (f'<p class="cx-sub">First-layer filters {title} — snapshot {index + 1} of {len(snapshots)}. '
             "Each shown on its own scale at every snapshot, so the pattern stays visible as weights grow.</p>"
-            + html_views.filters_html({"first conv layer": w}, max_width=720))
+            + common.filters_html({"first conv layer": w}, max_width=720))
 
 
 def done_markdown(out: dict) -> str:
     if out["kind"] == "error":
-        return f"⚠️ {html_views.md_text(out['message'])}"
+        return f"⚠️ {common.md_text(out['message'])}"
     if out.get("time_limit"):
         how = f"stopped at the app's {_fmt_s(out['time_limit'])} limit; kept the best weights so far"
     else:
         how = "stopped early; kept the best weights so far" if out["stopped"] else "finished"
     t = out["train_seconds"]
     took = f"{t:.1f} s" if t < 10 else _fmt_s(t)
-    return (f"✅ Training {how}: **{html_views.md_text(out['checkpoint'])}** reaches **{out['test_accuracy']:.2%}** "
+    return (f"✅ Training {how}: **{common.md_text(out['checkpoint'])}** reaches **{out['test_accuracy']:.2%}** "
             f"on the 10,000 MNIST test digits ({took} of training). It is saved and now in the Draw tab's model list.")
 
 
-CSS = """
-.cx-progress progress { width: 100%; height: 16px; }
-.cx-progress div { font-size: 0.9em; margin-top: 4px; }
-"""

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import html_views, insights, render
+from .. import insights
+from . import common, render
 
 Z = 4  # thumbnails: 28 px → 112 px
 
@@ -31,20 +32,20 @@ def top_html(ins: insights.Insights, model, layer: str, channel: int) -> str:
         r, c = pos[channel, k]
         cy, cx = first + step * r, first + step * c
         box = (cy - (size - 1) / 2, cx - (size - 1) / 2, cy + (size - 1) / 2 + 1, cx + (size - 1) / 2 + 1)
-        tag = html_views.img_tag(thumb_with_box(ins.thumb(int(idx[channel, k])), box), f"test digit #{idx[channel, k]}, {layer} channel {channel} reaches "
+        tag = common.img_tag(thumb_with_box(ins.thumb(int(idx[channel, k])), box), f"test digit #{idx[channel, k]}, {layer} channel {channel} reaches "
                                  f"{act[channel, k]:.2f} in the outlined patch",
                                  28 * Z, 28 * Z)
         figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx[channel, k]} · {act[channel, k]:.2f}</figcaption></figure>')
     sub = (f"the 9 of 10,000 test digits that drive channel {channel} hardest; the box is the {size}×{size} patch "
            f"its strongest response sees (its receptive field); numbers: test index · activation")
-    return html_views.card(f"{layer}, channel {channel}: top examples", sub, f'<div class="cx-maps">{"".join(figs)}</div>')
+    return common.card(f"{layer}, channel {channel}: top examples", sub, f'<div class="cx-maps">{"".join(figs)}</div>')
 
 
 def visual_html(img: np.ndarray, act: float, best: float, layer: str, channel: int) -> str:
-    tag = html_views.img_tag(np.repeat(render.gray(img)[..., None], 3, 2), f"an input optimised to excite {layer} channel {channel}", 168, 168)
+    tag = common.img_tag(np.repeat(render.gray(img)[..., None], 3, 2), f"an input optimised to excite {layer} channel {channel}", 168, 168)
     sub = (f"an input optimised to excite {layer} channel {channel} (jitter + total-variation penalty, pixels kept "
            f"in [0, 1]): activation {act:.2f}, against {best:.2f} for the best of the 10,000 test digits")
-    return html_views.card("What it looks for", sub, tag)
+    return common.card("What it looks for", sub, tag)
 
 
 def signatures_html(ins: insights.Insights, stage: str, drawing: np.ndarray | None) -> str:
@@ -58,22 +59,22 @@ def signatures_html(ins: insights.Insights, stage: str, drawing: np.ndarray | No
         closest, sims = insights.closest_class(ins, drawing, stage)
     def alt(whose: str, v: np.ndarray) -> str:
         top = ", ".join(str(int(i)) for i in np.argsort(-v)[:3])
-        return (f"{whose} at {stage}: {v.size} values from {html_views.fmt(float(v.min()))} to "
-                f"{html_views.fmt(float(v.max()))} as a barcode; the largest: units {top}")
+        return (f"{whose} at {stage}: {v.size} values from {common.fmt(float(v.min()))} to "
+                f"{common.fmt(float(v.max()))} as a barcode; the largest: units {top}")
 
     for k in range(10):
-        tag = html_views.img_tag(render.colorize(sig[k:k + 1], *scale), alt(f"the signature of class {k}", sig[k]),
+        tag = common.img_tag(render.colorize(sig[k:k + 1], *scale), alt(f"the signature of class {k}", sig[k]),
                                  480, 16)
         sim = f" · similarity {sims[k]:.2f}" if drawing is not None else ""
         mark = " ◀ closest" if k == closest else ""
         rows.append(f"<div class='cx-sigrow'><b>{k}</b>{tag}<span class='cx-sub'>{sim}{mark}</span></div>")
     if drawing is not None:
-        tag = html_views.img_tag(render.colorize(drawing.reshape(1, -1), *scale), alt("your drawing's signature", drawing.reshape(-1)), 480, 16)
+        tag = common.img_tag(render.colorize(drawing.reshape(1, -1), *scale), alt("your drawing's signature", drawing.reshape(-1)), 480, 16)
         rows.append(f"<div class='cx-sigrow'><b>you</b>{tag}<span class='cx-sub'> closest: {closest}</span></div>")
     sub = (f"{stage}: each class's average over 2,000 test digits, one cell per value"
            + ("; your drawing below, compared by cosine similarity" if drawing is not None else
               "; draw on the Draw tab to compare yours"))
-    return html_views.card(f"Class signatures at {stage}", sub, "".join(rows), scale)
+    return common.card(f"Class signatures at {stage}", sub, "".join(rows), scale)
 
 
 # ten distinct colours for the digits (Tableau 10) and black for the learner's drawing, which
@@ -106,22 +107,18 @@ def errors_html(ins: insights.Insights, true: int, pred: int) -> str:
     sel = np.flatnonzero((a["wrong/label"] == true) & (a["wrong/pred"] == pred))
     if true == pred:
         n = int(a["confusion"][true, true])
-        return html_views.card(f"{true} read as {pred}", f"{n} test digits read correctly; pick an off-diagonal cell "
+        return common.card(f"{true} read as {pred}", f"{n} test digits read correctly; pick an off-diagonal cell "
                                "to see mistakes", "")
     figs = []
     for k in sel[:24]:
         idx = int(a["wrong/idx"][k])
         p = a["wrong/probs"][k]
-        tag = html_views.img_tag(thumb_with_box(ins.thumb(idx)), f"test digit #{idx}, a {true} read as {pred}", 84, 84)
+        tag = common.img_tag(thumb_with_box(ins.thumb(idx)), f"test digit #{idx}, a {true} read as {pred}", 84, 84)
         figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx}<br>{pred}: {p[pred]:.0%} · '
                     f'{true}: {p[true]:.0%}</figcaption></figure>')
     more = f" (first 24 of {len(sel)})" if len(sel) > 24 else ""
-    return html_views.card(f"True {true}, read as {pred}: {len(sel)} test digits{more}",
+    return common.card(f"True {true}, read as {pred}: {len(sel)} test digits{more}",
                            "with the probability the model gave the wrong and the right digit",
                            f'<div class="cx-maps">{"".join(figs)}</div>' if figs else "<p>None.</p>")
 
 
-CSS = """
-.cx-sigrow { display: flex; align-items: center; gap: 8px; margin: 2px 0; }
-.cx-sigrow b { width: 2.5em; text-align: right; }
-"""

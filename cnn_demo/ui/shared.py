@@ -1,0 +1,39 @@
+"""What the tabs share: the registry of checkpoints, the Blocks (for page-load events), and
+the Draw tab's canvas and model choice, which other tabs read. Each tab's `build(shared)`
+lays out its components and wires them to module-level handlers of plain values."""
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from ..registry import Registry
+
+
+@dataclass
+class Shared:
+    registry: Registry
+    demo: Any = None  # the gr.Blocks being built
+    sketch: Any = None  # the Draw tab's canvas (set by the Draw tab, read by the others)
+    model: Any = None  # the Draw tab's model choice
+
+
+def bound(fn, *first):
+    """`fn` with its first arguments given (the registry, ...): to Gradio, a function of the
+    components' values alone. It keeps `fn`'s name and docstring (the API page shows them),
+    the signature and type hints of the other parameters (Gradio finds `gr.Request` and
+    `gr.SelectData` by them) and, for a generator, its being one (Gradio streams those)."""
+    if inspect.isgeneratorfunction(fn):
+        def call(*args, **kwargs):
+            yield from fn(*first, *args, **kwargs)
+    else:
+        def call(*args, **kwargs):
+            return fn(*first, *args, **kwargs)
+    functools.update_wrapper(call, fn)
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    call.__signature__ = sig.replace(parameters=params[len(first):])
+    call.__annotations__ = {k: v for k, v in fn.__annotations__.items()
+                            if k not in {p.name for p in params[:len(first)]}}
+    return call
