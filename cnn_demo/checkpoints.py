@@ -23,6 +23,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from . import recognise
 from .limits import MAX_CONFIG_BYTES, MAX_TEXT, MAX_WEIGHT_VALUE, MAX_WEIGHTS_BYTES, megabytes
 from .models import ARCHS, MNIST_MEAN, MNIST_STD, StagedNet, build
 
@@ -42,6 +43,7 @@ class Checkpoint:
     meta: dict = field(default_factory=dict)  # only fields of META, each of its type
     path: Path | None = None
     notes: list = field(default_factory=list)  # what loading ignored, one sentence each
+    found: list = field(default_factory=list)  # what loading worked out itself (architecture, inputs)
 
     @property
     def arch(self) -> str:
@@ -240,8 +242,15 @@ def _read_config(cfg_file: Path) -> dict:
     return cfg if isinstance(cfg, dict) else {}
 
 
-def load(path: str | os.PathLike, name: str | None = None, device="cpu") -> Checkpoint:
-    """Load and strictly validate a checkpoint folder or `.safetensors` file."""
+INPUTS = ("auto", "mnist", "raw")  # how a checkpoint's inputs are normalised: as it says / found, or told
+
+
+def load(path: str | os.PathLike, name: str | None = None, device="cpu", inputs: str = "auto") -> Checkpoint:
+    """Load and strictly validate a checkpoint folder or `.safetensors` file. One that does not
+    say its architecture is recognised from its tensors; one that does not say its inputs'
+    normalisation is tried both ways on the example digits (`inputs` overrides both)."""
+    if inputs not in INPUTS:
+        raise CheckpointError(f"Inputs must be one of {', '.join(INPUTS)}, not {str(inputs)[:20]!r}.")
     path = Path(path)
     wfile = _weights_file(path)
     size = wfile.stat().st_size
@@ -262,24 +271,37 @@ def load(path: str | os.PathLike, name: str | None = None, device="cpu") -> Chec
     if "arch" not in raw:
         raw = {**_read_config(wfile.parent / CONFIG), **raw}
     meta, notes = clean_meta(raw)
-    arch = meta.get("arch")
-    if arch is None:
-        raise CheckpointError(f"{wfile.name} does not say which architecture it is (no 'arch' in its "
-                              f"metadata or {CONFIG}).")
+    arch, found = meta.get("arch"), []
+    if arch is None:  # a bare state_dict, or a config of constructor arguments (PyTorchModelHubMixin)
+        try:
+            r = recognise.recognise(tensors)
+        except recognise.NotRecognised as e:
+            raise CheckpointError(f"{wfile.name} does not say which architecture it is (no 'arch' in its "
+                                  f"metadata or {CONFIG}), and {e}.") from None
+        arch, tensors = r.arch, r.tensors
+        found.append(r.how)
     if arch not in ARCHS:
         raise CheckpointError(f"{wfile.name} is for architecture {arch[:40]!r}, which this app does not know "
                               f"(known: {', '.join(ARCHS)}).")
-    mean, std = meta.get("mean", MNIST_MEAN), meta.get("std", MNIST_STD)
+    check_state(build(arch), tensors, wfile.name)
+    if inputs == "mnist":
+        mean, std = MNIST_MEAN, MNIST_STD
+    elif inputs == "raw":
+        mean, std = 0.0, 1.0
+    elif "mean" in meta or "std" in meta:  # it says (what it leaves out is MNIST's)
+        mean, std = meta.get("mean", MNIST_MEAN), meta.get("std", MNIST_STD)
+    else:  # nothing says: read the example digits both ways
+        mean, std, how = recognise.normalisation(arch, tensors)
+        found.append(how[0].upper() + how[1:] + ".")
     if not (0 <= mean <= 1 and 0.01 <= std <= 1):
         raise CheckpointError(f"{wfile.name} has an implausible normalisation (mean {mean:.4g}, std {std:.4g}; "
                               "expected a mean in [0, 1] and a std in [0.01, 1]).")
     model = build(arch, mean=mean, std=std)
-    check_state(model, tensors, wfile.name)
     model.load_state_dict(tensors, strict=True)
     model.to(device).eval()
     check_outputs(model, wfile.name)
     name = name or meta.get("name") or wfile.parent.name
-    return Checkpoint(name, model, meta, wfile.parent, notes)
+    return Checkpoint(name, model, {**meta, "arch": arch, "mean": mean, "std": std}, wfile.parent, notes, found)
 
 
 @torch.inference_mode()

@@ -184,22 +184,28 @@ def download(repo_id: str, revision: str | None = None, subfolder: str = "", tok
     return paths["weights"].parent, sha, notes
 
 
-def name_for(repo_id: str, subfolder: str, sha: str) -> str:
+def name_for(repo_id: str, subfolder: str, sha: str, inputs: str = "auto") -> str:
     """A Hub checkpoint's name in the app: in its own namespace, with the commit it came from,
-    so it can never take another checkpoint's name and always means the same weights."""
-    return f"hub:{repo_id}{'/' + subfolder if subfolder else ''}@{sha[:8]}"
+    so it can never take another checkpoint's name and always means the same weights (and the
+    same inputs: a normalisation the learner chose is part of the name)."""
+    told = "" if inputs == "auto" else f"~{inputs}"
+    return f"hub:{repo_id}{'/' + subfolder if subfolder else ''}@{sha[:8]}{told}"
 
 
 def load_from_hub(repo_id: str, revision: str | None = None, subfolder: str | None = None,
-                  token: str | None = None) -> Checkpoint:
-    """Download (or find in the cache) and strictly load a checkpoint from a Hub repo."""
+                  token: str | None = None, inputs: str = "auto") -> Checkpoint:
+    """Download (or find in the cache) and strictly load a checkpoint from a Hub repo; `inputs`
+    as `checkpoints.load` takes it (auto: as the checkpoint says, or as found)."""
+    if inputs not in checkpoints.INPUTS:
+        raise HubError(f"Inputs must be one of {', '.join(checkpoints.INPUTS)}, not {str(inputs)[:20]!r}.")
     subfolder = check_subfolder(subfolder)
     with _lock:
         folder, sha, notes = download(repo_id, revision, subfolder, token)
         repo_dir = next(p for p in folder.parents if p.name.startswith("models--"))
         (repo_dir / USED).touch()
         try:
-            ck = checkpoints.load(folder, name=name_for(check_repo_id(repo_id), subfolder, sha))
+            ck = checkpoints.load(folder, name=name_for(check_repo_id(repo_id), subfolder, sha, inputs),
+                                  inputs=inputs)
         finally:
             evict(cache_dir(), HUB_CACHE_BUDGET, keep=repo_dir)
     ck.notes = notes + ck.notes

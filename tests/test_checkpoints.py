@@ -67,10 +67,15 @@ def test_unknown_arch_and_no_arch(tmp_path):
     with pytest.raises(CheckpointError, match="architecture 'alexnet', which this app does not know"):
         checkpoints.load(tmp_path)
     save_file(build("tinycnn").state_dict(), str(tmp_path / "model.safetensors"))
-    with pytest.raises(CheckpointError, match="does not say which architecture"):
+    ck = checkpoints.load(tmp_path)  # nothing says: recognised from its tensors, and it says so
+    assert ck.arch == "tinycnn" and ck.found[0].startswith("Recognised as TinyCNN")
+    save_file({"fc.weight": torch.zeros(10, 50)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="does not say which architecture .* fit none of the app's networks"):
         checkpoints.load(tmp_path)
     (tmp_path / "config.json").write_text('{"arch": "tinycnn"}')  # the HF convention: config beside weights
-    assert checkpoints.load(tmp_path).arch == "tinycnn"
+    save_file(build("tinycnn").state_dict(), str(tmp_path / "model.safetensors"))
+    ck = checkpoints.load(tmp_path)  # the architecture said, the inputs not: only those are found
+    assert ck.arch == "tinycnn" and len(ck.found) == 1 and ck.found[0].startswith("It expects")
 
 
 def test_truncated_and_garbage_files(tmp_path):

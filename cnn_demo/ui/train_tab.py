@@ -8,7 +8,7 @@ from typing import Iterator
 import gradio as gr
 import spaces
 
-from .. import checkpoints, drawing, hub
+from .. import checkpoints, drawing, hub, insights
 from ..checkpoints import CheckpointError
 from ..data import ENV_VAR
 from ..jobs import JOB_ID, RunQueue, estimate_seconds, new_job_id, request_stop, train_stream
@@ -97,13 +97,24 @@ def stop_run(job: str | None) -> str:
     return "Taken out of the waiting line."
 
 
-def load_checkpoint(registry: Registry, repo, revision, subfolder, token=None):
-    """A Hub checkpoint into the shared list; the sentence for the learner."""
-    ck = hub.load_from_hub(repo, revision, subfolder, token)
+def load_checkpoint(registry: Registry, repo, revision, subfolder, token=None, inputs="auto"):
+    """A Hub checkpoint into the shared list, its dataset views computed at once when MNIST is
+    at hand; what to tell the learner (what was found, what was ignored, what is missing)."""
+    ck = hub.load_from_hub(repo, revision, subfolder, token, inputs or "auto")
     entry = registry.add(ck, "hub")
-    notes = f" (ignored: {'; '.join(ck.notes)})" if ck.notes else ""
-    return entry.ck, notes
+    said = [f" {' '.join(entry.ck.found)}"] if entry.ck.found else []
+    if entry.ck.notes:
+        said.append(f" (Ignored: {'; '.join(entry.ck.notes)}.)")
+    try:
+        entry.cached("insights", lambda: insights.of_checkpoint(entry.ck))
+    except insights.Unavailable:
+        said.append(" Its neuron views need a local MNIST copy (CNN_DEMO_DATA) to be computed.")
+    return entry.ck, "".join(said)
 
+
+# how the learner may say what a checkpoint's inputs are, when it does not say itself
+INPUT_CHOICES = {"as the checkpoint says (or found from digits)": "auto",
+                 "MNIST-normalised (mean 0.1307, std 0.3081)": "mnist", "raw pixels in [0, 1]": "raw"}
 
 # the Train tab's outputs, in order: a run's frames name the ones they change
 FRAME = ("status", "progress", "loss", "acc", "snaps", "snaps_html", "snap_slider", "push_ck", "draw_model")
@@ -155,14 +166,14 @@ def on_stop(request: gr.Request):
     return say(stop_run(_active.get(getattr(request, "session_hash", None) or "")), "⏹️")
 
 
-def on_load(registry: Registry, repo_v, rev_v, sub_v, token_v):
+def on_load(registry: Registry, repo_v, rev_v, sub_v, token_v, inputs_v="auto"):
     """Load from the Hub: the sentence, the two model lists, and the token box emptied."""
     try:
-        ck, notes = load_checkpoint(registry, repo_v, rev_v, sub_v, token_v)
+        ck, notes = load_checkpoint(registry, repo_v, rev_v, sub_v, token_v, INPUT_CHOICES.get(inputs_v, inputs_v))
     except (hub.HubError, CheckpointError, LimitError) as e:
         return say(e), gr.update(), gr.update(), ""
-    msg = (f"✅ Loaded **{md_text(ck.name)}** ({ARCHS[ck.arch].title}); it is in the Draw tab's model list"
-           f"{md_text(notes)}.")
+    msg = (f"✅ Loaded **{md_text(ck.name)}** ({ARCHS[ck.arch].title}); it is in the Draw tab's model list."
+           f"{md_text(notes)}")
     return msg, gr.update(choices=drawing.model_choices(registry)), gr.update(choices=registry.names()), ""
 
 
@@ -208,15 +219,19 @@ def stop_training_api(job: str) -> dict:
     return {"message": stop_run(job)}
 
 
-def load_from_hub_api(registry: Registry, repo_id: str, revision: str = "", subfolder: str = "") -> dict:
+def load_from_hub_api(registry: Registry, repo_id: str, revision: str = "", subfolder: str = "",
+                      inputs: str = "auto") -> dict:
     """Load a checkpoint from a Hugging Face Hub model repo into the app. Returns
-    {"checkpoint": <name in the app>}: `hub:owner/repo@commit`, usable at once as /classify's
-    model. Public repos only (no token is sent)."""
+    {"checkpoint": <name in the app>, "found": [...]}: the name is `hub:owner/repo@commit`,
+    usable at once as /classify's model; "found" says what the app worked out itself (the
+    architecture of a bare state_dict, the inputs' normalisation). inputs: "auto", "mnist"
+    (normalised with mean 0.1307, std 0.3081) or "raw" ([0, 1]). Public repos only (no token
+    is sent)."""
     try:
-        ck, _ = load_checkpoint(registry, repo_id, revision, subfolder)
+        ck, _ = load_checkpoint(registry, repo_id, revision, subfolder, None, inputs)
     except (hub.HubError, CheckpointError, LimitError) as e:
         raise refuse(str(e))
-    return {"checkpoint": ck.name}
+    return {"checkpoint": ck.name, "found": list(ck.found)}
 
 
 def build(shared: Shared):
@@ -267,14 +282,19 @@ def build(shared: Shared):
             with gr.Row(equal_height=False):
                 with gr.Column():
                     gr.Markdown("**Load from the Hub** — a model repo holding `model.safetensors` (+ `config.json`) "
-                                "for LeNet-5 or TinyCNN. Pickled weights are refused. It joins the model list of "
-                                "everyone using this app, as `hub:owner/repo@commit`.")
+                                "for LeNet-5 or TinyCNN — or a bare `state_dict` saved with safetensors, whatever its "
+                                "layer names: the architecture is recognised from the tensors' shapes. Pickled "
+                                "weights are refused. It joins the model list of everyone using this app, as "
+                                "`hub:owner/repo@commit`.")
                     repo = gr.Textbox(label="Repo id", placeholder="user/lenet5-mnist", elem_id="hub-repo")
                     with gr.Row():
                         rev = gr.Textbox(label="Revision (optional)", placeholder="main", elem_id="hub-rev")
                         sub = gr.Textbox(label="Subfolder (optional)", elem_id="hub-sub")
-                    load_token = gr.Textbox(label="Token, only for a private or gated repo (optional)", type="password",
-                                            elem_id="hub-load-token")
+                    load_inputs = gr.Dropdown(list(INPUT_CHOICES), value=next(iter(INPUT_CHOICES)),
+                                              label="Its inputs (for a checkpoint that does not say)",
+                                              elem_id="hub-inputs")
+                    load_token = gr.Textbox(label="Token, only for a private or gated repo (optional)",
+                                            type="password", elem_id="hub-load-token")
                     load_btn = gr.Button("Load", elem_id="hub-load")
                     load_msg = gr.Markdown(elem_id="hub-load-msg")
                 with gr.Column():
@@ -297,7 +317,8 @@ def build(shared: Shared):
     stop.click(on_stop, None, status, queue=False, api_visibility="private")
     snap_slider.change(lambda s, i: train_view.snapshot_html(s, int(i) - 1), [snaps_state, snap_slider],
                        snaps_html, **quiet)
-    load_btn.click(bound(on_load, registry), [repo, rev, sub, load_token], [load_msg, shared.model, push_ck, load_token],
+    load_btn.click(bound(on_load, registry), [repo, rev, sub, load_token, load_inputs],
+                   [load_msg, shared.model, push_ck, load_token],
                    api_visibility="private", concurrency_limit=1, concurrency_id="hub")
     push_btn.click(bound(on_push, registry), [push_ck, push_repo, token, private], [push_msg, token],
                    api_visibility="private", concurrency_limit=1, concurrency_id="hub-push")
