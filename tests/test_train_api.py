@@ -50,7 +50,7 @@ def test_load_from_hub_cache_then_classify(client, monkeypatch, tmp_path):
     files = {p.name: p.read_bytes() for p in (ROOT / "checkpoints" / "lenet5").iterdir()}
     build_cache_repo(cache, "teacher/lenet5-mnist", files)
     out = client.predict(repo_id="teacher/lenet5-mnist", api_name="/load_from_hub")
-    assert out == {"checkpoint": "hub:teacher/lenet5-mnist@00000000"}
+    assert out == {"checkpoint": "hub:teacher/lenet5-mnist@00000000", "found": []}  # it says all: nothing found
     probs = client.predict(handle_file(str(ROOT / "examples" / "digits" / "mnist-test-0000-label7.png")),
                            out["checkpoint"], api_name="/classify")
     assert max(probs, key=probs.get) == "7"
