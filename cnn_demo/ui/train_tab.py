@@ -219,16 +219,14 @@ def stop_training_api(job: str) -> dict:
     return {"message": stop_run(job)}
 
 
-def load_from_hub_api(registry: Registry, repo_id: str, revision: str = "", subfolder: str = "",
-                      inputs: str = "auto") -> dict:
+def load_from_hub_api(registry: Registry, repo_id: str, revision: str = "", subfolder: str = "") -> dict:
     """Load a checkpoint from a Hugging Face Hub model repo into the app. Returns
     {"checkpoint": <name in the app>, "found": [...]}: the name is `hub:owner/repo@commit`,
     usable at once as /classify's model; "found" says what the app worked out itself (the
-    architecture of a bare state_dict, the inputs' normalisation). inputs: "auto", "mnist"
-    (normalised with mean 0.1307, std 0.3081) or "raw" ([0, 1]). Public repos only (no token
-    is sent)."""
+    architecture of a bare state_dict, the inputs' normalisation; the Train tab's loader can
+    override the latter). Public repos only (no token is sent)."""
     try:
-        ck, _ = load_checkpoint(registry, repo_id, revision, subfolder, None, inputs)
+        ck, _ = load_checkpoint(registry, repo_id, revision, subfolder)
     except (hub.HubError, CheckpointError, LimitError) as e:
         raise refuse(str(e))
     return {"checkpoint": ck.name, "found": list(ck.found)}
