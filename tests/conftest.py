@@ -87,3 +87,15 @@ def build_cache_repo(cache: Path, repo_id: str, files: dict, sha: str = "0" * 40
         (snap / name).parent.mkdir(parents=True, exist_ok=True)
         (snap / name).write_bytes(data)
     return snap
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per browser test module (tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

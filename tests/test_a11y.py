@@ -10,24 +10,16 @@ import pytest
 from PIL import Image
 
 from a11y import BAD, sweep
-from browser import CHROMIUM, launch
+from browser import CHROMIUM
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 pytest.importorskip("axe_playwright_python")
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+pytest.importorskip("playwright.sync_api")  # the browser fixture (conftest) drives it
 
 LOOKS = {"light": ("light", ""), "dark-param": ("light", "?__theme=dark"), "dark-system": ("dark", "")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def luminance(page, selector: str) -> float:

@@ -4,22 +4,14 @@ import time
 
 import pytest
 
-from browser import CHROMIUM, canvas_box, draw, launch, pen_digit, top_label
+from browser import CHROMIUM, canvas_box, draw, pen_digit, top_label
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
+pytest.importorskip("playwright.sync_api")  # the browser fixture (conftest) drives it
 
 
 @pytest.fixture(scope="module")

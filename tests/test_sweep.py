@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from browser import (CHROMIUM, ONE, draw, example, fresh, launch, open_tab, pick, set_number, text_of,
+from browser import (CHROMIUM, ONE, draw, example, fresh, open_tab, pick, set_number, text_of,
                      top_label, wait_for, wait_text)
 from conftest import ROOT, build_cache_repo
 
@@ -15,16 +15,8 @@ if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+pytest.importorskip("playwright.sync_api")  # the browser fixture (conftest) drives it
 DIGIT7 = ROOT / "examples" / "digits" / "mnist-test-0000-label7.png"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -29,11 +29,11 @@ HINT = ("Draw one digit, large, in the middle of the canvas. The network reads i
 def on_draw(registry: Registry, value, choice):
     """The five Draw outputs for the canvas's value: two predictions, a status, the input's
     steps and every stage."""
-    return outputs_for(registry, drawing.drawn(value), choice)
+    return outputs_for(registry, drawing.sketch_array(value), choice)
 
 
 def outputs_for(registry: Registry, img, choice):
-    if img is None or drawing.is_blank(img):
+    if drawing.is_blank(img):  # the one scan for ink on the per-stroke path
         return None, None, "✏️ " + HINT, "", ""
     names = drawing.model_names(choice)
     try:
