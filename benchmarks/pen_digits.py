@@ -1,10 +1,17 @@
-"""Accuracy of the Draw tab's path on 999 real pen-drawn digits.
+"""Accuracy of the Draw tab's path on real pen-drawn digits, writer by writer.
 
 Each digit is rendered the way the Sketchpad delivers it (the app's canvas size and
 default brush, dark ink on white, drawn at a size and place a person might choose), then
-sent through the app's own preprocessing and model.
+sent through the app's own preprocessing and model. Accuracy is reported per writer, with
+the spread over writers: a recipe that only fits some writers shows up there.
 
-    python benchmarks/pen_digits.py [--data ../shared/data/pendigits-dev] [--checkpoints lenet5 tinycnn]
+With `--candidates`, several checkpoints of one architecture compete (say, one per training
+recipe) and the figure that counts is the **held-out-writer** one: for each writer, the
+candidate that reads the *other* writers best is chosen, and its accuracy on this writer is
+what is reported (leave one writer out). Choosing by all writers and reporting on the same
+writers would flatter the winner.
+
+    python benchmarks/pen_digits.py [--checkpoints lenet5 tinycnn] [--candidates runs/recipes/*]
 """
 from __future__ import annotations
 
@@ -17,18 +24,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 from cnn_demo import checkpoints, strokes  # noqa: E402
 from cnn_demo.preprocess import preprocess  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "data" / "pendigits-dev"
+MNIST_BAR = {"lenet5": 0.993, "tinycnn": 0.992}  # issue 15: what MNIST test accuracy must stay at
 
 
 def load_digits(folder: Path):
-    return json.loads((folder / "strokes.json").read_text())
+    return json.loads((Path(folder) / "strokes.json").read_text())
 
 
-def render_all(digits, layout: str, seed: int = 0):
+def render_all(digits, layout: str = "varied", seed: int = 0):
     rng = np.random.default_rng(seed)
     out = []
     for d in digits:
@@ -37,28 +46,119 @@ def render_all(digits, layout: str, seed: int = 0):
     return out
 
 
+def inputs(digits, layout: str = "varied", seed: int = 0, normalize_width: bool = True):
+    """The networks' inputs (N, 1, 28, 28) of the rendered digits, and ms of preprocessing each."""
+    imgs = render_all(digits, layout, seed)
+    t0 = time.perf_counter()
+    x = torch.stack([preprocess(im, normalize_width=normalize_width, paper="light").tensor()[0] for im in imgs])
+    return x, (time.perf_counter() - t0) / len(imgs) * 1e3
+
+
+TTA = False  # --tta: average the network over small turns, scalings and shifts of each input
+
+
+def variants(x: torch.Tensor) -> torch.Tensor:
+    """Each input turned ±10°, scaled 0.9/1.1 and shifted a pixel four ways (9 in all)."""
+    import math
+
+    import torch.nn.functional as F
+    thetas = [(0, 1, 0, 0)] + [(a, 1, 0, 0) for a in (-10, 10)] + [(0, s, 0, 0) for s in (0.9, 1.1)] + \
+             [(0, 1, dx, dy) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+    out = []
+    for a, s, dx, dy in thetas:
+        r = math.radians(a)
+        t = torch.tensor([[math.cos(r) / s, -math.sin(r) / s, -dx * 2 / 28],
+                          [math.sin(r) / s, math.cos(r) / s, -dy * 2 / 28]]).expand(len(x), 2, 3)
+        out.append(F.grid_sample(x, F.affine_grid(t, list(x.shape), align_corners=False), align_corners=False))
+    return torch.stack(out)
+
+
+@torch.inference_mode()
+def right(model, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """Which digits the model reads right (bool per digit)."""
+    if TTA:
+        v = variants(x)
+        p = torch.softmax(model(v.flatten(0, 1)), 1).view(*v.shape[:2], -1).mean(0)
+        return (p.argmax(1) == y).numpy()
+    return (model(x).argmax(1) == y).numpy()
+
+
+def per_writer(ok: np.ndarray, writers: np.ndarray) -> dict[int, float]:
+    return {int(w): float(ok[writers == w].mean()) for w in np.unique(writers)}
+
+
+def held_out(oks: dict[str, np.ndarray], writers: np.ndarray) -> dict[int, tuple[str, float]]:
+    """Leave one writer out: for each writer, the candidate best on the others, and its
+    accuracy on this one."""
+    out = {}
+    for w in np.unique(writers):
+        others = writers != w
+        best = max(oks, key=lambda c: (oks[c][others].mean(), c))
+        out[int(w)] = (best, float(oks[best][~others].mean()))
+    return out
+
+
+def spread(values) -> str:
+    v = np.asarray(list(values))
+    return f"{v.mean():.2%} ± {v.std(ddof=1) if len(v) > 1 else 0:.2%} (min {v.min():.2%})"
+
+
+def load(name: str):
+    p = Path(name)
+    return checkpoints.load(p if p.exists() else ROOT / "checkpoints" / name)
+
+
+def mnist(ck) -> str:
+    acc = ck.meta.get("test_accuracy")
+    return f"{acc:.2%}" if isinstance(acc, float) else "–"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "pendigits-dev"))
+    p.add_argument("--data", default=str(DEV))
     p.add_argument("--checkpoints", nargs="+", default=["lenet5", "tinycnn"])
+    p.add_argument("--candidates", nargs="*", default=[],
+                   help="checkpoints competing per architecture; adds the held-out-writer figure")
+    p.add_argument("--layouts", type=int, default=1, help="render each digit this many ways (seeds)")
+    p.add_argument("--tta", action="store_true", help="average each network over 9 small variants of the input")
     p.add_argument("--no-width", action="store_true", help="skip stroke-width normalisation (for comparison)")
     a = p.parse_args(argv)
+    global TTA
+    TTA = a.tta
     digits = load_digits(Path(a.data))
-    labels = torch.tensor([d["label"] for d in digits])
-    models = {n: checkpoints.load(ROOT / "checkpoints" / n if not Path(n).exists() else n).model for n in a.checkpoints}
-    print(f"{len(digits)} pen-drawn digits, canvas {strokes.CANVAS}px, brush {strokes.BRUSH}px\n")
-    print(f"| layout | {' | '.join(models)} | preprocess ms/digit |")
-    print(f"|---|{'---|' * len(models)}---|")
-    for layout in ("centred", "varied"):
-        imgs = render_all(digits, layout)
-        t0 = time.perf_counter()
-        x = torch.stack([preprocess(im, normalize_width=not a.no_width).tensor()[0] for im in imgs])
-        ms = (time.perf_counter() - t0) / len(imgs) * 1e3
-        accs = []
-        with torch.inference_mode():
-            for m in models.values():
-                accs.append((m(x).argmax(1) == labels).float().mean().item())
-        print(f"| {layout} | {' | '.join(f'{a_:.2%}' for a_ in accs)} | {ms:.2f} |")
+    y = torch.tensor([d["label"] for d in digits]).repeat(a.layouts)
+    writers = np.tile([d["writer"] for d in digits], a.layouts)
+    parts = [inputs(digits, "varied", seed, not a.no_width) for seed in range(a.layouts)]
+    x, ms = torch.cat([p_[0] for p_ in parts]), parts[0][1]
+    centred, _ = inputs(digits, "centred", 0, not a.no_width)
+    ws = sorted(set(writers.tolist()))
+    print(f"{len(digits)} pen-drawn digits by {len(ws)} writers, canvas {strokes.CANVAS}px, "
+          f"brush {strokes.BRUSH}px, {a.layouts} random layout(s) each; preprocessing {ms:.2f} ms/digit\n")
+    print(f"| checkpoint | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all | over writers: mean ± sd (min) | centred |")
+    print(f"|---|---|{'---|' * len(ws)}---|---|---|")
+    for name in a.checkpoints:
+        ck = load(name)
+        ok = right(ck.model, x, y)
+        pw = per_writer(ok, writers)
+        c = right(ck.model, centred, y[:len(digits)]).mean()
+        print(f"| {Path(name).name} | {mnist(ck)} | {' | '.join(f'{pw[w]:.1%}' for w in ws)} | {ok.mean():.2%} | "
+              f"{spread(pw.values())} | {c:.2%} |")
+    if a.candidates:
+        by_arch: dict[str, dict[str, np.ndarray]] = {}
+        for c in a.candidates:
+            ck = checkpoints.load(c)
+            acc = ck.meta.get("test_accuracy")
+            if isinstance(acc, float) and acc < MNIST_BAR.get(ck.arch, 0):
+                print(f"({Path(c).name} does not compete: {acc:.2%} on MNIST's test set, under {MNIST_BAR[ck.arch]:.1%})")
+                continue
+            by_arch.setdefault(ck.arch, {})[Path(c).name] = right(ck.model, x, y)
+        print("\nHeld-out writers (each writer's figure comes from the candidate best on the other writers):\n")
+        print(f"| architecture | candidates | {' | '.join(f'writer {w}' for w in ws)} | held-out mean ± sd (min) |")
+        print(f"|---|---|{'---|' * len(ws)}---|")
+        for arch, oks in by_arch.items():
+            h = held_out(oks, writers)
+            cells = " | ".join(f"{h[w][1]:.1%} ({h[w][0]})" for w in ws)
+            print(f"| {arch} | {len(oks)} | {cells} | {spread(v for _, v in h.values())} |")
 
 
 if __name__ == "__main__":

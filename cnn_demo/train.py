@@ -41,6 +41,9 @@ class TrainConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; auto = bf16 where the hardware has it)
+    warp: float = 0.0  # elastic distortion's strength in the augmented share (0: none)
+    drawn: float = 0.0  # share of training digits shown as the Draw tab preprocesses them (as_drawn)
+    teacher: str = ""  # a checkpoint folder whose answers are learnt too (distillation); command line only
 
     def check(self) -> "TrainConfig":
         if self.arch not in ARCHS:
@@ -61,12 +64,18 @@ class TrainConfig:
             raise ValueError(f"Training-set size cannot be negative ({self.train_size}).")
         if not 0 <= self.seed < 2**31:
             raise ValueError(f"The seed must be between 0 and {2**31 - 1}, not {self.seed}.")
+        if not 0 <= self.warp <= 50:
+            raise ValueError(f"The warp must be between 0 and 50, not {self.warp}.")
+        if not 0 <= self.drawn <= 1:
+            raise ValueError(f"The drawn share must be between 0 and 1, not {self.drawn}.")
+        if not isinstance(self.teacher, str):
+            raise ValueError("The teacher must be a checkpoint folder's path.")
         return self
 
     @classmethod
     def make(cls, arch="lenet5", epochs=3, batch_size=128, optimizer="adam", lr=3e-3, schedule="onecycle",
-             augment=False, train_size=0, seed=0, weight_decay=0.0, label_smoothing=0.0, precision="auto", *,
-             hosted: bool = True) -> "TrainConfig":
+             augment=False, train_size=0, seed=0, weight_decay=0.0, label_smoothing=0.0, precision="auto",
+             warp=0.0, drawn=0.0, teacher="", *, hosted: bool = True) -> "TrainConfig":
         """The one way a configuration is made — the CLI, the Train tab, /train and a run's own
         process alike: every value read as its type (a sentence when it cannot be), checked,
         and, for a run the app hosts, bounded (`limits.check_training`)."""
@@ -77,9 +86,12 @@ class TrainConfig:
                   augment=_flag(augment, "Augment"), train_size=_whole(train_size or 0, "Training images"),
                   seed=_whole(seed or 0, "The seed"), weight_decay=_real(weight_decay, "The weight decay"),
                   label_smoothing=_real(label_smoothing, "The label smoothing"),
-                  precision=_text(precision, "The precision")).check()
+                  precision=_text(precision, "The precision"), warp=_real(warp, "The warp"),
+                  drawn=_real(drawn, "The drawn share"), teacher=str(teacher or "")).check()
         if hosted:
             check_training(cfg.epochs, cfg.batch_size, cfg.train_size)
+            if cfg.teacher or cfg.drawn:  # a path on the server, a minute of its CPU: not for visitors
+                raise ValueError("A teacher network and drawn digits are for training from the command line.")
         return cfg
 
 
@@ -166,6 +178,15 @@ def make_optimizer(model, cfg: TrainConfig, steps: int):
     return opt, sched
 
 
+def distillation(logits: torch.Tensor, teacher: torch.nn.Module, x: torch.Tensor, t: float = 4.0) -> torch.Tensor:
+    """Hinton et al. (2015): match the teacher's softened answers on the same (augmented)
+    images. A small network learns from how a larger one ranks the wrong classes (this 9
+    looks a little like a 3, not at all like a 1), not only from the one right label."""
+    with torch.no_grad():
+        soft = F.softmax(teacher(x).float() / t, 1)
+    return F.kl_div(F.log_softmax(logits / t, 1), soft, reduction="batchmean") * t * t
+
+
 def first_layer_filters(model: StagedNet) -> torch.Tensor:
     conv = next(m for m in model.children() if isinstance(m, torch.nn.Conv2d))
     return conv.weight.detach().to("cpu", copy=True)
@@ -186,11 +207,17 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     x, y = data.raw("train", device), data.labels("train", device)
+    xd = None
+    if cfg.drawn:
+        from .as_drawn import cached as drawn_copy
+        xd = drawn_copy(data.train_x).to(device).unsqueeze(1)
     if cfg.train_size:
         idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.train_size].to(device)
         x, y = x[idx], y[idx]
+        xd = None if xd is None else xd[idx]
     tx, ty = data.raw("test", device), data.labels("test", device)
     model = build(cfg.arch).to(device)
+    teacher = checkpoints.load(cfg.teacher, device=device).model.eval() if cfg.teacher else None
     if device == "cpu":
         model = model.to(memory_format=torch.channels_last)
     n = len(x)
@@ -229,14 +256,20 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
         for i in range(1, steps_per_epoch + 1):
             t0 = time.perf_counter()
             b = perm[(i - 1) * cfg.batch_size: i * cfg.batch_size]
-            xb, yb = to_float(x[b]), y[b]
+            xb, yb = x[b], y[b]
+            if xd is not None:
+                pick = torch.rand(len(b), 1, 1, 1, device=device, generator=gen) < cfg.drawn
+                xb = torch.where(pick, xd[b], xb)
+            xb = to_float(xb)
             if cfg.augment:
-                xb = augment_batch(xb, gen)
+                xb = augment_batch(xb, gen, warp=cfg.warp)
             if device == "cpu":
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
                 logits = model(xb)
                 loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+                if teacher is not None:
+                    loss = 0.5 * loss + 0.5 * distillation(logits.float(), teacher, xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -286,11 +319,17 @@ def main(argv=None) -> int:
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--precision", default=d.precision, choices=PRECISIONS,
                    help="bf16 autocast for training (auto: where the hardware has bf16 units)")
+    p.add_argument("--warp", type=float, default=d.warp,
+                   help="with --augment: elastic distortion of this strength (Simard et al. 2003; 0: none)")
+    p.add_argument("--drawn", type=float, default=d.drawn,
+                   help="share of training digits shown as the Draw tab preprocesses a drawing (0 to 1)")
+    p.add_argument("--teacher", default="", help="a checkpoint folder to distil from (its answers on each batch)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     a = p.parse_args(argv)
     try:
         cfg = TrainConfig.make(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
-                               a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision, hosted=False)
+                               a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision,
+                               a.warp, a.drawn, a.teacher, hosted=False)
         checkpoints.check_name(Path(a.out).name)
         data = load_mnist(a.data_dir)
     except (ValueError, DataError) as e:

@@ -28,6 +28,16 @@ def scan(page, axe=None) -> dict:
     return found
 
 
+def settled(page, timeout: float = 60):
+    """Wait until no visible output is still computing (Gradio dims a pending output, which
+    axe rightly reads as low contrast): on a busy machine a knock-out can take seconds."""
+    end = time.monotonic() + timeout
+    busy = ("() => Array.from(document.querySelectorAll('.eta-bar, .meta-text, .meta-text-center'))"
+            ".some(e => e.getBoundingClientRect().width > 0)")
+    while page.evaluate(busy) and time.monotonic() < end:
+        time.sleep(0.25)
+
+
 def sweep(page, url: str, states=("blank", "drawn"), settle: float = 2.0):
     """Yield (state, tab, scan) for each tab with an empty canvas, then with a digit on it
     (an example digit, put there as a keyboard user would: Enter on its button)."""
@@ -45,4 +55,5 @@ def sweep(page, url: str, states=("blank", "drawn"), settle: float = 2.0):
             time.sleep(settle)
             open_accordions(page)
             time.sleep(settle)
+            settled(page)
             yield state, tab, scan(page, axe)

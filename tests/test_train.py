@@ -100,3 +100,28 @@ def test_cli_bad_inputs_exit_nonzero_with_one_sentence(tmp_path, tiny_mnist_dir)
 def test_onecycle_works_for_very_short_runs(tiny, n):
     res = train(_cfg(batch_size=512 // n if n > 1 else 512, train_size=512), tiny, device="cpu")
     assert torch.isfinite(res.model.OUTPUT.weight).all()
+
+
+def test_new_levers_train_drawn_warped_and_distilled(tiny, tmp_path, monkeypatch):
+    """Two steps with every issue-15 lever on: digits as drawn (cached in a temporary folder),
+    an elastic warp, a teacher's answers; all deterministic for a seed."""
+    monkeypatch.setattr("cnn_demo.data.DEFAULT_CACHE", tmp_path / "cache")
+    teacher = tmp_path / "teacher"
+    checkpoints.save(build("lenet5"), teacher, {"name": "teacher"})
+    cfg = _cfg(arch="tinycnn", augment=True, warp=34, drawn=0.5, teacher=str(teacher), train_size=300)
+    a, b = train(cfg, tiny, device="cpu"), train(cfg, tiny, device="cpu")
+    assert list((tmp_path / "cache").glob("as-drawn-v*.npy"))
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    plain = train(_cfg(arch="tinycnn", augment=True, train_size=300), tiny, device="cpu").model.state_dict()
+    assert not all(torch.equal(sa[k], plain[k]) for k in sa)
+    assert a.meta()["train_config"]["teacher"] == str(teacher)
+
+
+@pytest.mark.parametrize("kw,msg", [(dict(teacher="/etc"), "command line"), (dict(drawn=0.5), "command line"),
+                                    (dict(warp=99), "warp must be"), (dict(drawn=2), "drawn share")])
+def test_levers_are_bounded_and_not_for_hosted_runs(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        TrainConfig.make("tinycnn", 1, 64, **kw)
+    if "teacher" in kw or kw.get("drawn") == 0.5:
+        assert TrainConfig.make("tinycnn", 1, 64, hosted=False, **kw)
