@@ -26,7 +26,7 @@ from cnn_demo.views.common import md_text  # noqa: E402
 
 HERE = Path(__file__).parent
 STYLE = HERE / "cnn_demo" / "views" / "style.css"
-SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("brush", "a11y")]
+SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("brush", "a11y", "unit")]
 # Gradio runs one function when the page opens: each script is a function, called in turn
 PAGE_JS = "() => {\n" + "".join(f"  ({p.read_text().strip()})();\n" for p in SCRIPTS) + "}"
 TABS = (draw_tab, why_tab, insights_tab, playground_tab, train_tab)  # the Draw tab first: the others read it

@@ -41,12 +41,12 @@ def analyse(img, entries: list[Entry], paper: str = "light") -> Analysis:
     pre = preprocess(img, paper=paper)
     x = pre.tensor()
     probs, blocks = [], []
-    for e in entries:
+    for i, e in enumerate(entries):
         stages, p = _probe(e.ck.model, x)
         probs.append(as_label(p[0]))
         top = int(p[0].argmax())
         heading = f"{e.ck.name}: reads {top} ({p[0, top]:.0%})" if len(entries) > 1 else ""
-        blocks.append(common.stages_html(stages, heading))
+        blocks.append(common.stages_html(stages, heading, i))
     body = blocks[0] if len(blocks) == 1 else f'<div class="cx-compare">{"".join(blocks)}</div>'
     return Analysis(pre, probs, common.steps_html(pre), body)
 

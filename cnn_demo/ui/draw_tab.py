@@ -15,7 +15,7 @@ from ..preprocess import read_image, to_canvas
 from ..registry import Registry, UnknownCheckpoint
 from ..strokes import BRUSH, CANVAS
 from ..views.common import checkpoint_filters_html, checkpoint_table_html
-from . import refuse, say
+from . import refuse, say, unit_panel
 from .canvas import Canvas
 from .shared import Shared, bound
 
@@ -143,6 +143,8 @@ def build(shared: Shared):
                     "dark-to-yellow maps hold values ≥ 0. Layers C5, F6 and OUTPUT are single numbers per "
                     "channel, drawn as barcodes.")
         stages = gr.HTML(elem_id="stages")
+        shared.sketch, shared.model = sketch, model
+        unit_panel.build(shared)
         with gr.Accordion("Learned filters (the weights, the same for every drawing)", open=False):
             gr.Markdown("Convolution in a CNN is really *cross-correlation*: each kernel is slid over the input "
                         "without flipping, and at every position the products of kernel and input are summed.")
@@ -159,7 +161,6 @@ def build(shared: Shared):
                 up_btn = gr.Button("Classify", size="sm", elem_id="upload-classify")
                 up_canvas = gr.Button("Put it on the canvas", size="sm", elem_id="upload-to-canvas")
             up_out = gr.JSON(label="Probabilities", elem_id="upload-probs")
-    shared.sketch, shared.model = sketch, model
 
     quiet = dict(show_progress="hidden", api_visibility="private")
     draw_outputs = [pred, pred2, status, steps, stages]

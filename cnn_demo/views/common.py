@@ -53,7 +53,7 @@ def legend(scale: tuple) -> str:
 
 
 def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | None = None,
-            lossy: bool = False) -> str:
+            lossy: bool = False, attrs: str = "") -> str:
     h, w = rgb.shape[:2]
     if width is None:
         zoom = max(1, min(12, MAX_W // max(w, 1)))
@@ -61,7 +61,7 @@ def img_tag(rgb: np.ndarray, alt: str, width: int | None = None, height: int | N
     height = height if height is not None else round(h * width / w)
     # the aspect ratio lets a narrow screen (a phone) shrink the image without distorting it
     style = f"width:{width}px;height:{height}px;aspect-ratio:{width}/{height}"
-    return f'<img class="cx-px" src="{render.data_uri(rgb, lossy)}" alt="{html.escape(alt)}" style="{style}">'
+    return f'<img class="cx-px" src="{render.data_uri(rgb, lossy)}" alt="{html.escape(alt)}" style="{style}"{attrs}>'
 
 
 def card(title: str, subtitle: str, body: str, scale: tuple | None = None) -> str:
@@ -70,23 +70,34 @@ def card(title: str, subtitle: str, body: str, scale: tuple | None = None) -> st
             f'{legend(scale) if scale else ""}</figure>')
 
 
-def stage_card(stage: Stage) -> str:
+def pickable(stage: Stage, model_index: int, cols: int, tile: tuple, gap: int) -> str:
+    """What ui/static/unit.js needs to tell which map (and where) a click on a stage's picture
+    chose: the stage, the model (side by side), the mosaic's layout. Focusable, so Enter chooses too."""
+    return (f' data-stage="{html.escape(stage.name)}" data-model="{model_index}" data-n="{stage.output.shape[0]}"'
+            f' data-cols="{cols}" data-th="{tile[0]}" data-tw="{tile[1]}" data-gap="{gap}" tabindex="0" role="button"'
+            f' title="Click a map to see how its values were computed"')
+
+
+def stage_card(stage: Stage, model_index: int = 0) -> str:
     out = stage.output
     shape = "×".join(map(str, stage.shape))
     lo, hi = float(out.min()), float(out.max())
     sub = f"{shape} · values {fmt(lo)} … {fmt(hi)} · {WHAT.get(stage.kind, stage.kind)}"
     title = TITLES.get(stage.name, stage.name.replace("_relu", " + ReLU"))
     if out.ndim == 3 and out.shape[1] * out.shape[2] > 1:
-        rgb, scale = render.feature_mosaic(out)
+        cols = min(out.shape[0], 8)
+        rgb, scale = render.feature_mosaic(out, cols)
         body = img_tag(rgb, f"{title}: {out.shape[0]} feature maps of {out.shape[1]}×{out.shape[2]}, one per channel "
-                            f"in a grid, values {fmt(lo)} to {fmt(hi)}")
+                            f"in a grid, values {fmt(lo)} to {fmt(hi)}",
+                       attrs=pickable(stage, model_index, cols, out.shape[1:], 1))
     else:
         rgb, scale = render.barcode(out)
         v = out.reshape(-1)
         top = np.argsort(v)[::-1][:3]
         strongest = ", ".join(f"{i} ({fmt(float(v[i]))})" for i in top)
         body = img_tag(rgb, f"{title}: {v.size} values from {fmt(lo)} to {fmt(hi)} as a barcode; the largest: "
-                            f"{'digit ' if v.size == 10 else 'unit '}{strongest}", width=MAX_W, height=26)
+                            f"{'digit ' if v.size == 10 else 'unit '}{strongest}", width=MAX_W, height=26,
+                       attrs=pickable(stage, model_index, v.size, (1, 1), 0))
         if out.size == 10:
             body += ('<div class="cx-digits">' + "".join(f"<span>{d}</span>" for d in range(10)) + "</div>")
         else:
@@ -94,9 +105,9 @@ def stage_card(stage: Stage) -> str:
     return card(title, sub, body, scale)
 
 
-def stages_html(stages: list[Stage], heading: str = "") -> str:
+def stages_html(stages: list[Stage], heading: str = "", model_index: int = 0) -> str:
     head = f'<h3 class="cx-h">{html.escape(heading)}</h3>' if heading else ""
-    return f'<div class="cx-stages">{head}' + "".join(stage_card(s) for s in stages) + "</div>"
+    return f'<div class="cx-stages">{head}' + "".join(stage_card(s, model_index) for s in stages) + "</div>"
 
 
 def steps_html(pre: Preprocessed) -> str:
