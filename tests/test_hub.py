@@ -187,7 +187,7 @@ def test_push_then_load_what_was_pushed(online, tmp_path):
     files = online.repos["me/my-lenet"].commits[online.repos["me/my-lenet"].refs["main"]]
     assert sorted(files) == ["README.md", "config.json", "insights.safetensors", "model.safetensors"]
     card = files["README.md"].decode()
-    for s in ["LeNet-5", "0.9955", "epochs=20", "snapshot_download(\"me/my-lenet\")", "safetensors"]:
+    for s in ["LeNet-5", f"{ck.meta['test_accuracy']:.4f}", "epochs=20", "snapshot_download(\"me/my-lenet\")", "safetensors"]:
         assert s in card, s
     back = hub.load_from_hub("me/my-lenet")
     assert torch.equal(back.model.OUTPUT.weight, ck.model.OUTPUT.weight)
