@@ -48,6 +48,7 @@ def test_the_page_shows_the_models_own_value(registry, seven, name, stage, ch, p
         assert "Then ReLU: max(0," in page and "receptive field" in page and "on your canvas" in page
         assert page.count('class="cx-grid"') >= 3  # window, kernel, products
     if stage in ("OUTPUT", "fc"):
+        assert f"{stage}, digit {ch} —" in page
         with torch.no_grad():
             probs = torch.softmax(registry.get(name).ck.model(drawing.prepared(seven).tensor())[0], 0)
         assert f"reads <b>{int(probs.argmax())}</b> ({float(probs.max()):.1%})" in page

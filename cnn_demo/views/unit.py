@@ -182,7 +182,8 @@ def unit_html(unit: Unit, *, model_title: str, model_index: int, stage_map: np.n
     """The whole detail view for one unit."""
     where = f" at row {unit.position[0]}, column {unit.position[1]}" if unit.position and stage_map is not None \
         and stage_map.size > 1 else ""
-    label = "unit" if unit.kind == "linear" or stage_map is None or stage_map.size == 1 else "map"
+    label = "digit" if logits is not None else \
+        "unit" if unit.kind == "linear" or stage_map is None or stage_map.size == 1 else "map"
     head = (f'<h3 class="cx-h">{html.escape(unit.stage)}, {label} {unit.channel}{where} — '
             f"{html.escape(model_title)}</h3>")
     pics = ""
