@@ -18,7 +18,7 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from cnn_demo import limits  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, insights_tab, plain_api, playground_tab, sessions, train_tab, why_tab  # noqa: E402
+from cnn_demo.ui import draw_tab, insights_tab, plain_api, playground_tab, sessions, share, train_tab, why_tab  # noqa: E402
 from cnn_demo.ui.guard import RequestGuard  # noqa: E402
 from cnn_demo.ui.shared import Shared  # noqa: E402
 from cnn_demo.ui.theme import theme  # noqa: E402
@@ -45,9 +45,11 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
             gr.Markdown("⚠️ Some saved checkpoints could not be loaded:\n" +
                         "\n".join(f"- {md_text(p)}" for p in registry.problems))
         shared = Shared(registry, demo)
-        with gr.Tabs():
+        link_row = share.layout()
+        with gr.Tabs() as shared.tabs:
             for tab in TABS:
                 tab.build(shared)
+        share.wire(shared, link_row)
     demo.registry = registry
     return demo
 

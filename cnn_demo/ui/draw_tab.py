@@ -164,6 +164,7 @@ def build(shared: Shared):
 
     quiet = dict(show_progress="hidden", api_visibility="private")
     draw_outputs = [pred, pred2, status, steps, stages]
+    shared.parts["draw"] = [sketch] + draw_outputs
     sketch.change(bound(on_draw, registry), [sketch, model], draw_outputs, trigger_mode="always_last",
                   show_progress="hidden", api_name="draw", concurrency_limit=None)
     model.change(bound(on_draw, registry), [sketch, model], draw_outputs, concurrency_limit=None, **quiet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..registry import Registry
@@ -17,6 +17,8 @@ class Shared:
     demo: Any = None  # the gr.Blocks being built
     sketch: Any = None  # the Draw tab's canvas (set by the Draw tab, read by the others)
     model: Any = None  # the Draw tab's model choice
+    tabs: Any = None  # the gr.Tabs holding every tab (a link selects one)
+    parts: dict = field(default_factory=dict)  # components a link sets, by name ("draw", "unit")
 
 
 def bound(fn, *first):

@@ -178,6 +178,7 @@ def build(shared: Shared):
     # outside the accordion: Gradio renders a closed accordion's contents only once it opens
     pick = gr.Textbox(visible="hidden", elem_id="unit-pick", label="chosen unit")
     refresh = gr.Button("Refresh", visible="hidden", elem_id="unit-refresh")
+    shared.parts["unit"] = [panel, which, stage, channel, row, col, out]
     quiet = dict(show_progress="hidden", api_visibility="private")
     sketch, model = shared.sketch, shared.model
     pick.change(bound(on_pick, registry), [sketch, model, pick], [panel, which, stage, channel, row, col, out],

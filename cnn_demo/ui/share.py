@@ -1,0 +1,115 @@
+"""A link that opens exactly what you see: the "Link to this view" button (on every tab) packs
+the tab, the model choice, the drawing and the open unit detail into one query parameter
+(cnn_demo/share_link.py); opening the app with it puts them back, the prediction included.
+A broken or tampered link leaves the app as a visitor first sees it and says why.
+
+What a link holds, and what it does not yet (the playground's and the explanation tabs'
+settings), is in the README, "Share links".
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import drawing, share_link
+from ..registry import Registry
+from . import say
+from .draw_tab import on_canvas
+from .shared import Shared
+from .unit_panel import controls_for, detail
+
+TABS = {"Draw": "draw", "Why this digit?": "why", "What neurons look for": "insights",
+        "Convolution playground": "playground", "Train & Hub": "train"}
+# the page's selected tab and whether the unit detail is open are read in the browser
+READ_PAGE = """(tab, open, ...rest) => [
+  (document.querySelector('[role=tab][aria-selected=true]')?.innerText || '').trim(),
+  !!document.querySelector('#unit-detail .cx-unit'), ...rest]"""
+# the parameter becomes a whole link on this page's own address, copied where the browser allows
+TO_URL = """(token) => {
+  if (!token || !token.startsWith('1.')) return token;
+  const url = location.origin + location.pathname + '?s=' + token;
+  navigator.clipboard?.writeText(url).catch(() => {});
+  return url;
+}"""
+
+
+def make_link(registry: Registry, tab, unit_open, value, choice, stage, channel, row, col) -> str:
+    """The parameter for the current view (the page turns it into the link), or a sentence."""
+    state = {"tab": TABS.get(tab, "draw") if isinstance(tab, str) else "draw",
+             "model": choice if isinstance(choice, str) else drawing.DEFAULT}
+    img = drawing.drawn(value)
+    try:
+        if img is not None:
+            state["ink"] = share_link.pack_drawing(img)
+        if unit_open and img is not None:
+            state["unit"] = {"stage": str(stage or "")[:40], "ch": _int(channel), "r": _int(row), "c": _int(col)}
+        return share_link.encode(state)
+    except share_link.LinkError as e:
+        return f"⚠️ {e}"
+
+
+def _int(v) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def open_link(registry: Registry, request: gr.Request):
+    """On page load: the view a `?s=` link holds, or nothing changed (no link) and a sentence
+    (a broken one). Returns updates for: the tabs, the model, the Draw tab's canvas and
+    outputs, the unit panel, the status line."""
+    unchanged = (gr.update(),) * (2 + 6 + 7)
+    token = request.query_params.get(share_link.PARAM) if request is not None else None
+    if token is None:
+        return unchanged + ("",)
+    try:
+        state = share_link.decode(token)
+        notes = []
+        choice = share_link.text(state, "model")
+        known = set(registry.names()) | {drawing.COMPARE}
+        if choice not in known:
+            if choice is not None:
+                notes.append(f"The link's model {choice[:60]!r} is not loaded here; showing {drawing.DEFAULT}.")
+            choice = drawing.DEFAULT
+        tab = share_link.text(state, "tab", set(TABS.values())) or "draw"
+        img = share_link.unpack_drawing(state["ink"]) if isinstance(state.get("ink"), str) else None
+    except share_link.LinkError as e:
+        return unchanged + (say(e),)
+    draw = on_canvas(registry, img, choice) if img is not None else (gr.update(),) * 6
+    unit = (gr.update(),) * 7
+    u = state.get("unit")
+    if img is not None and isinstance(u, dict):
+        names = drawing.model_names(choice)
+        st, ch, r, c = controls_for(registry, choice, names[0], share_link.text(u, "stage", limit=40),
+                                    share_link.whole(u, "ch", 0, 999) or 0, share_link.whole(u, "r", 0, 999),
+                                    share_link.whole(u, "c", 0, 999))
+        html = detail(registry, draw[0], choice, names[0], st.get("value"), ch.get("value"), r.get("value"),
+                      c.get("value"))
+        unit = (gr.update(open=True), gr.update(), st, ch, r, c, html)
+    status = say(" ".join(notes)) if notes else say("Opened from a link: the view as it was shared.", "🔗")
+    return (gr.Tabs(selected=tab), gr.update(value=choice)) + tuple(draw) + unit + (status,)
+
+
+def layout():
+    """The link's button, box and status line, above the tabs: one for every tab."""
+    with gr.Row(equal_height=True):
+        button = gr.Button("Link to this view", size="sm", scale=0, min_width=180, elem_id="share-link")
+        url = gr.Textbox(label="Link to this view (copied where the browser allows)", interactive=False,
+                         buttons=["copy"], scale=4, elem_id="share-url", placeholder="press the button to make a link")
+    status = gr.Markdown("", elem_id="share-status")
+    # what the page itself knows, filled in by READ_PAGE when the button is pressed
+    page = [gr.Textbox(visible="hidden", label="selected tab"), gr.Checkbox(visible="hidden", label="detail open")]
+    return button, url, status, page
+
+
+def wire(shared: Shared, parts):
+    from .shared import bound
+    button, url, status, page = parts
+    registry = shared.registry
+    unit = shared.parts["unit"]
+    button.click(bound(make_link, registry), page + [shared.sketch, shared.model] + unit[2:6], url,
+                 js=READ_PAGE, show_progress="hidden", api_visibility="private") \
+        .then(None, url, url, js=TO_URL, show_progress="hidden", api_visibility="private")
+    shared.demo.load(bound(open_link, registry), None,
+                     [shared.tabs, shared.model] + shared.parts["draw"] + unit + [status],
+                     api_visibility="private")

@@ -1,0 +1,100 @@
+"""A link that opens exactly what you see, in Chromium on the real app: draw, make a link,
+open it in a fresh browser context (no cookies, no storage): the same drawing, prediction,
+tab and unit detail. A tampered link gets a sentence and the server prints no traceback."""
+import os
+import re
+import time
+
+import pytest
+
+from browser import CHROMIUM, draw, fresh, pen_digit, top_label, wait_for, wait_text
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+pytest.importorskip("playwright.sync_api")
+
+
+def probabilities(page) -> dict:
+    """The Prediction label's classes and percentages."""
+    text = page.locator("#prediction").inner_text()
+    return {d: int(p) for d, p in re.findall(r"^(\d)\n(\d+)%$", text, re.M)}
+
+
+def settled(page, quiet=2.0, timeout=30):
+    end, last, since = time.time() + timeout, None, time.time()
+    while time.time() < end:
+        now = page.locator("#prediction").inner_text()
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet:
+            return now
+        time.sleep(0.2)
+
+
+def make_link(page) -> str:
+    page.locator("#share-link").click()
+    return wait_for(lambda: (v := page.locator("#share-url textarea, #share-url input").first.input_value())
+                    .startswith("http") and v, 30, "the link")
+
+
+def selected_tab(page) -> str:
+    return page.locator("[role=tab][aria-selected=true]").first.inner_text().strip()
+
+
+def test_a_link_opens_the_same_drawing_prediction_tab_and_detail(browser, app_url):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    fresh(page, app_url)
+    draw(page, pen_digit(4, 0), steps=1)
+    wait_for(lambda: top_label(page) == "4", 30, "the drawn 4 read")
+    settled(page)
+    want = probabilities(page)
+    page.locator('#stages img[data-stage="C1"]').first.focus()
+    page.keyboard.press("Enter")  # the unit detail, open on C1 map 0
+    wait_text(page, "#unit-detail h3", "C1, map 0")
+    link = make_link(page)
+    assert len(link) < len(app_url) + 800, len(link)  # pasteable into a chat
+    page.close()
+
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})  # a fresh browser
+    other = context.new_page()
+    other.goto(link)
+    wait_for(lambda: top_label(other) == "4", 30, "the linked drawing read")
+    got = probabilities(other)
+    assert got.keys() == want.keys() and all(abs(got[d] - want[d]) <= 2 for d in want), (want, got)
+    assert selected_tab(other) == "Draw"
+    wait_text(other, "#unit-detail h3", "C1, map 0")
+    assert "Opened from a link" in other.locator("#share-status").inner_text()
+    context.close()
+
+
+def test_a_link_opens_on_the_tab_it_was_made_on(browser, app_url):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    fresh(page, app_url)
+    draw(page, pen_digit(7, 0), steps=1)
+    wait_for(lambda: top_label(page) == "7", 30, "the drawn 7 read")
+    settled(page)
+    page.get_by_role("tab", name="Why this digit?").click()
+    link = make_link(page)
+    page.close()
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    other = context.new_page()
+    other.goto(link)
+    wait_for(lambda: selected_tab(other) == "Why this digit?", 30, "the Why tab")
+    other.get_by_role("tab", name="Draw").click()
+    wait_for(lambda: top_label(other) == "7", 30, "the linked 7 read")
+    context.close()
+
+
+@pytest.mark.parametrize("query,said", [("?s=1.garbage!!", "damaged"), ("?s=9.abc", "another version"),
+                                        ("?s=" + "A" * 5000, "at most 4,096")])
+def test_a_tampered_link_gets_a_sentence(browser, app_url, query, said, capfd):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(app_url + query)
+    wait_text(page, "#share-status", said)
+    assert selected_tab(page) == "Draw" and page.locator("#sketchpad canvas").first.is_visible()
+    page.screenshot(path=os.environ["CNN_DEMO_SHOTS"] + "/tampered.png") if os.environ.get("CNN_DEMO_SHOTS") else None
+    page.close()
+    out = capfd.readouterr()
+    assert "Traceback" not in out.err + out.out
