@@ -98,3 +98,16 @@ def test_stage_pictures_say_how_a_click_maps_to_a_unit(registry, seven):
     assert ("0", "C3_relu") in got and ("1", "conv2") in got and ("0", "OUTPUT") in got
     c1 = next(t for t in tags if 'data-stage="C1"' in t)
     assert all(f in c1 for f in ('data-cols="6"', 'data-th="28"', 'data-tw="28"', 'data-gap="1"', 'tabindex="0"'))
+
+
+def test_any_checkpoint_a_learner_saved_works_too(tmp_path, seven):
+    """Not only the bundled two: a checkpoint saved under its own name (trained in the app,
+    loaded from the Hub) is looked inside the same way."""
+    from cnn_demo import checkpoints
+    from cnn_demo.models import build
+    torch.manual_seed(3)
+    checkpoints.save(build("tinycnn"), tmp_path / "my-tiny", {"name": "my-tiny"})
+    reg = Registry(user_dir=tmp_path).scan()
+    page = unit_panel.detail(reg, seven, "my-tiny", "my-tiny", "conv2", 9, 3, 4)
+    assert "conv2, map 9 at row 3, column 4 — my-tiny" in page
+    assert f"holds <b>{fmt(own(reg, seven, 'my-tiny', 'conv2', 9, (3, 4)))}</b>" in page
