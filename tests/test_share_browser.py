@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from browser import CHROMIUM, draw, fresh, pen_digit, top_label, wait_for, wait_text
+from browser import CHROMIUM, draw, fresh, open_tab, pen_digit, pick, set_number, top_label, wait_for, wait_text
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
@@ -84,6 +84,39 @@ def test_a_link_opens_on_the_tab_it_was_made_on(browser, app_url):
     wait_for(lambda: selected_tab(other) == "Why this digit?", 30, "the Why tab")
     other.get_by_role("tab", name="Draw").click()
     wait_for(lambda: top_label(other) == "7", 30, "the linked 7 read")
+    context.close()
+
+
+def test_a_link_holds_the_playgrounds_image_and_settings(browser, app_url):
+    """"This kernel with stride 2": the link opens the playground as it was set."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    fresh(page, app_url)
+    open_tab(page, "Convolution playground")
+    wait_text(page, "#pg-output", "512×512")
+    pick(page, "pg-source", "Tiny 6×6 squares")
+    pick(page, "pg-padding", "valid")
+    set_number(page, "pg-stride", 2)
+    page.locator("#pg-act label", has_text="relu").first.click()
+    wait_text(page, "#pg-output", "/2⌋ + 1 = 2")
+    wait_text(page, "#pg-output", "ReLU")
+    want = page.locator("#pg-output").inner_text()
+    link = make_link(page)
+    page.close()
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    other = context.new_page()
+    other.goto(link)
+    wait_for(lambda: selected_tab(other) == "Convolution playground", 30, "the playground tab")
+    wait_text(other, "#pg-output", "/2⌋ + 1 = 2")
+    assert other.locator("#pg-output").inner_text() == want
+    assert other.locator("#pg-stride input[type=number]").first.input_value() == "2"
+    # a tampered setting is left as the app opens it, and said
+    token = link.split("?s=")[1]
+    from cnn_demo import share_link
+    state = share_link.decode(token)
+    state["set"]["pg.stride"] = 999
+    other.goto(link.split("?s=")[0] + "?s=" + share_link.encode(state))
+    wait_text(other, "#share-status", "could not be used")
+    assert other.locator("#pg-stride input[type=number]").first.input_value() == "1"
     context.close()
 
 

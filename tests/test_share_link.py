@@ -82,3 +82,26 @@ def test_fields_are_read_with_their_type_and_range():
     assert share_link.text(s, "tab", {"draw"}) is None and share_link.text(s, "bad") is None
     assert share_link.whole(s, "n", 0, 9) == 5 and share_link.whole(s, "n", 0, 4) is None
     assert share_link.whole(s, "flag", 0, 9) is None and share_link.whole(s, "neg", 0, 9) is None
+
+
+def test_a_links_setting_is_used_only_if_the_control_would_take_it():
+    import gradio as gr
+
+    from cnn_demo.ui.share import accepted, settings_of
+    with gr.Blocks():
+        dd = gr.Dropdown(["a", "b"], value="a")
+        multi = gr.Dropdown(["x", "y", "z"], value=["x"], multiselect=True)
+        custom = gr.Dropdown(["same", "1"], value="same", allow_custom_value=True)
+        num = gr.Number(1, precision=0, minimum=1, maximum=64)
+        sl = gr.Slider(0, 1, 0.1)
+        grid = gr.Dataframe(value=[["1", "0"], ["0", "1"]])
+    assert accepted(dd, "b") == "b" and accepted(dd, "c") is None and accepted(dd, 3) is None
+    assert accepted(multi, ["y", "z"]) == ["y", "z"] and accepted(multi, ["q"]) is None and accepted(multi, []) is None
+    assert accepted(custom, "7") == "7" and accepted(custom, "x" * 40) is None
+    assert accepted(num, 2) == 2 and accepted(num, 65) is None and accepted(num, True) is None
+    assert accepted(num, float("nan")) is None and accepted(sl, 0.5) == 0.5 and accepted(sl, 2) is None
+    assert accepted(grid, [["1", 2.5]]) == [["1", "2.5"]]
+    assert accepted(grid, [["1"] * 12]) is None and accepted(grid, [["<script>" * 3]]) is None
+    assert accepted(grid, "not a grid") is None
+    # only what differs from how the app opens goes into a link
+    assert settings_of(["a", "b"], ["same", 1], ["same", 2]) == {"b": 2}

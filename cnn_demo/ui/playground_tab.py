@@ -145,6 +145,11 @@ def build(shared: Shared):
             seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer", elem_id="pg-seed")
             colour = gr.HTML(elem_id="pg-colour")
 
+    for key, comp in (("pg.src", source), ("pg.k", presets), ("pg.grid", grid), ("pg.pad", padding), ("pg.mode", mode),
+                      ("pg.stride", stride), ("pg.dil", dilation), ("pg.act", act), ("pg.slope", slope),
+                      ("pg.pool", pool), ("pg.pk", pk), ("pg.ps", ps), ("pg.step", step), ("pg.pstep", pstep),
+                      ("pg.seed", seed)):
+        shared.link(key, comp)
     src = [source, upload, shared.sketch]
     params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
     outs = [upload, status, kernels_view, out, walk, pwalk, step, pstep]

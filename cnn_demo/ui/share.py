@@ -3,10 +3,14 @@ the tab, the model choice, the drawing and the open unit detail into one query p
 (cnn_demo/share_link.py); opening the app with it puts them back, the prediction included.
 A broken or tampered link leaves the app as a visitor first sees it and says why.
 
-What a link holds, and what it does not yet (the playground's and the explanation tabs'
-settings), is in the README, "Share links".
+Each tab names the controls a link carries (`shared.link(key, component)`: the playground's
+image and settings, the Why tab's choices); a value from a link is used only if the control
+itself would accept it (one of its choices, inside its range). What a link holds is in the
+README, "Share links".
 """
 from __future__ import annotations
+
+import functools
 
 import gradio as gr
 
@@ -32,10 +36,59 @@ TO_URL = """(token) => {
 }"""
 
 
-def make_link(registry: Registry, tab, unit_open, value, choice, stage, channel, row, col) -> str:
+def plain(v):
+    """A control's value as JSON: a table (the kernel grid) as rows of cells."""
+    if hasattr(v, "values") and hasattr(v, "columns"):  # a pandas DataFrame
+        return [[str(c) for c in row] for row in v.values.tolist()]
+    if isinstance(v, dict) and "data" in v:
+        return [[str(c) for c in row] for row in v["data"]]
+    return v
+
+
+def accepted(comp, v):
+    """`v` if the control would take it as its value (its choices, its range, a small grid), else None."""
+    if isinstance(comp, (gr.Dropdown, gr.Radio)):
+        values = [c[1] if isinstance(c, (tuple, list)) else c for c in (comp.choices or [])]
+        if getattr(comp, "multiselect", False):
+            ok = isinstance(v, list) and 0 < len(v) <= len(values) and all(isinstance(x, str) and x in values for x in v)
+        elif getattr(comp, "allow_custom_value", False):
+            ok = isinstance(v, str) and 0 < len(v) <= 12
+        else:
+            ok = isinstance(v, str) and v in values
+        return v if ok else None
+    if isinstance(comp, (gr.Number, gr.Slider)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
+            return None
+        lo, hi = getattr(comp, "minimum", None), getattr(comp, "maximum", None)
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            return None
+        return int(v) if isinstance(comp, gr.Number) and getattr(comp, "precision", None) == 0 and v == int(v) else v
+    if isinstance(comp, gr.Dataframe):
+        ok = isinstance(v, list) and 0 < len(v) <= 11 and all(
+            isinstance(r, list) and 0 < len(r) <= 11 and all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
+                                                            and len(str(c)) <= 16 for c in r) for r in v)
+        return [[str(c) for c in r] for r in v] if ok else None
+    return None
+
+
+def settings_of(keys: list[str], defaults: list, values) -> dict:
+    """The linked controls whose values differ from how the app opens (links stay short)."""
+    out = {}
+    for key, default, v in zip(keys, defaults, values):
+        v = plain(v)
+        if v is not None and v != plain(default):
+            out[key] = v
+    return out
+
+
+def make_link(registry: Registry, tab, unit_open, value, choice, stage, channel, row, col, *linked,
+              keys=(), defaults=()) -> str:
     """The parameter for the current view (the page turns it into the link), or a sentence."""
     state = {"tab": TABS.get(tab, "draw") if isinstance(tab, str) else "draw",
              "model": choice if isinstance(choice, str) else drawing.DEFAULT}
+    settings = settings_of(list(keys), list(defaults), linked)
+    if settings:
+        state["set"] = settings
     img = drawing.drawn(value)
     try:
         if img is not None:
@@ -54,11 +107,11 @@ def _int(v) -> int:
         return 0
 
 
-def open_link(registry: Registry, request: gr.Request):
+def open_link(registry: Registry, linked: dict, request: gr.Request):
     """On page load: the view a `?s=` link holds, or nothing changed (no link) and a sentence
     (a broken one). Returns updates for: the tabs, the model, the Draw tab's canvas and
     outputs, the unit panel, the status line."""
-    unchanged = (gr.update(),) * (2 + 6 + 7)
+    unchanged = (gr.update(),) * (2 + 6 + 7 + len(linked))
     token = request.query_params.get(share_link.PARAM) if request is not None else None
     if token is None:
         return unchanged + ("",)
@@ -86,8 +139,18 @@ def open_link(registry: Registry, request: gr.Request):
         html = detail(registry, draw[0], choice, names[0], st.get("value"), ch.get("value"), r.get("value"),
                       c.get("value"))
         unit = (gr.update(open=True), gr.update(), st, ch, r, c, html)
+    given = state.get("set") if isinstance(state.get("set"), dict) else {}
+    sets, dropped = [], []
+    for key, comp in linked.items():
+        v = accepted(comp, given[key]) if key in given else None
+        if key in given and v is None:
+            dropped.append(key)
+        sets.append(gr.update(value=v) if v is not None else gr.update())
+    if dropped:
+        notes.append(f"The link's {', '.join(k[:20] for k in dropped[:5])} could not be used (out of range or "
+                     f"not a choice here) and were left as they are.")
     status = say(" ".join(notes)) if notes else say("Opened from a link: the view as it was shared.", "🔗")
-    return (gr.Tabs(selected=tab), gr.update(value=choice)) + tuple(draw) + unit + (status,)
+    return (gr.Tabs(selected=tab), gr.update(value=choice)) + tuple(draw) + unit + tuple(sets) + (status,)
 
 
 def layout():
@@ -107,9 +170,12 @@ def wire(shared: Shared, parts):
     button, url, status, page = parts
     registry = shared.registry
     unit = shared.parts["unit"]
-    button.click(bound(make_link, registry), page + [shared.sketch, shared.model] + unit[2:6], url,
+    keys, comps = list(shared.linked), list(shared.linked.values())
+    make = functools.partial(make_link, keys=keys, defaults=[c.value for c in comps])
+    functools.update_wrapper(make, make_link)
+    button.click(bound(make, registry), page + [shared.sketch, shared.model] + unit[2:6] + comps, url,
                  js=READ_PAGE, show_progress="hidden", api_visibility="private") \
         .then(None, url, url, js=TO_URL, show_progress="hidden", api_visibility="private")
-    shared.demo.load(bound(open_link, registry), None,
-                     [shared.tabs, shared.model] + shared.parts["draw"] + unit + [status],
+    shared.demo.load(bound(open_link, registry, dict(shared.linked)), None,
+                     [shared.tabs, shared.model] + shared.parts["draw"] + unit + comps + [status],
                      api_visibility="private")

@@ -19,6 +19,13 @@ class Shared:
     model: Any = None  # the Draw tab's model choice
     tabs: Any = None  # the gr.Tabs holding every tab (a link selects one)
     parts: dict = field(default_factory=dict)  # components a link sets, by name ("draw", "unit")
+    linked: dict = field(default_factory=dict)  # key → a setting a share link carries (ui/share.py)
+
+    def link(self, key: str, component):
+        """Let share links carry this control's value (checked against the control's own
+        choices or range when a link is opened)."""
+        self.linked[key] = component
+        return component
 
 
 def bound(fn, *first):

@@ -129,6 +129,9 @@ def build(shared: Shared):
                 nudge_btn = gr.Button("Nudge", elem_id="why-nudge-go")
             nudge_out = gr.HTML(elem_id="why-nudge")
 
+    shared.link("why.cls", cls)
+    shared.link("why.sweep", kind)
+    shared.link("why.target", target)
     opts = dict(api_visibility="private", show_progress="minimal")
     all_in, all_out = [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot]
     # opening the tab, the button, another class or layer: everything is explained again
