@@ -18,7 +18,8 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from cnn_demo import limits  # noqa: E402
 from cnn_demo.registry import Registry  # noqa: E402
-from cnn_demo.ui import draw_tab, insights_tab, plain_api, playground_tab, sessions, share, train_tab, why_tab  # noqa: E402
+from cnn_demo.ui import (draw_tab, insights_tab, lessons_tab, plain_api, playground_tab, sessions, share,  # noqa: E402
+                         train_tab, why_tab)
 from cnn_demo.ui.guard import RequestGuard  # noqa: E402
 from cnn_demo.ui.shared import Shared  # noqa: E402
 from cnn_demo.ui.theme import theme  # noqa: E402
@@ -29,7 +30,7 @@ STYLE = HERE / "cnn_demo" / "views" / "style.css"
 SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("brush", "a11y", "unit")]
 # Gradio runs one function when the page opens: each script is a function, called in turn
 PAGE_JS = "() => {\n" + "".join(f"  ({p.read_text().strip()})();\n" for p in SCRIPTS) + "}"
-TABS = (draw_tab, why_tab, insights_tab, playground_tab, train_tab)  # the Draw tab first: the others read it
+TABS = (draw_tab, why_tab, insights_tab, playground_tab, train_tab, lessons_tab)  # the Draw tab first: the others read it
 
 INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
          "really sees, every filter it learned, every feature map of every layer, and its answer.")
@@ -51,6 +52,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
                 tab.build(shared)
         share.wire(shared, link_row)
     demo.registry = registry
+    demo.linked = shared.linked  # the controls a share link or a lesson may set (tests read it)
     return demo
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-TABS = ["Draw", "Why this digit?", "What neurons look for", "Convolution playground", "Train & Hub"]
+TABS = ["Draw", "Why this digit?", "What neurons look for", "Convolution playground", "Train & Hub", "Lessons"]
 BAD = ("critical", "serious")
 
 

@@ -161,7 +161,7 @@ FOCUSED = "(%s)(document.activeElement)" % KEY
 
 
 @pytest.mark.parametrize("tab", ["Draw", "Why this digit?", "What neurons look for", "Convolution playground",
-                                 "Train & Hub"])
+                                 "Train & Hub", "Lessons"])
 def test_the_keyboard_reaches_every_control_of_every_tab(page, tab):
     """Reached with Tab, tabs opened with Enter: every visible control of the tab (accordions
     open) takes the keyboard's focus at some point."""

@@ -147,8 +147,8 @@ def build(shared: Shared):
 
     for key, comp in (("pg.src", source), ("pg.k", presets), ("pg.grid", grid), ("pg.pad", padding), ("pg.mode", mode),
                       ("pg.stride", stride), ("pg.dil", dilation), ("pg.act", act), ("pg.slope", slope),
-                      ("pg.pool", pool), ("pg.pk", pk), ("pg.ps", ps), ("pg.step", step), ("pg.pstep", pstep),
-                      ("pg.seed", seed)):
+                      ("pg.pool", pool), ("pg.pk", pk), ("pg.ps", ps), ("pg.seed", seed)):
+        # (the step-by-step positions are not linked: their range follows the image, set after it)
         shared.link(key, comp)
     src = [source, upload, shared.sketch]
     params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]

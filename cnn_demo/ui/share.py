@@ -17,12 +17,12 @@ import gradio as gr
 from .. import drawing, share_link
 from ..registry import Registry
 from . import say
-from .draw_tab import on_canvas
+from .draw_tab import EXAMPLES, on_canvas
 from .shared import Shared
 from .unit_panel import controls_for, detail
 
 TABS = {"Draw": "draw", "Why this digit?": "why", "What neurons look for": "insights",
-        "Convolution playground": "playground", "Train & Hub": "train"}
+        "Convolution playground": "playground", "Train & Hub": "train", "Lessons": "lessons"}
 # the page's selected tab and whether the unit detail is open are read in the browser
 READ_PAGE = """(tab, open, ...rest) => [
   (document.querySelector('[role=tab][aria-selected=true]')?.innerText || '').trim(),
@@ -109,25 +109,40 @@ def _int(v) -> int:
 
 def open_link(registry: Registry, linked: dict, request: gr.Request):
     """On page load: the view a `?s=` link holds, or nothing changed (no link) and a sentence
-    (a broken one). Returns updates for: the tabs, the model, the Draw tab's canvas and
-    outputs, the unit panel, the status line."""
-    unchanged = (gr.update(),) * (2 + 6 + 7 + len(linked))
+    (a broken one)."""
     token = request.query_params.get(share_link.PARAM) if request is not None else None
     if token is None:
-        return unchanged + ("",)
+        return unchanged(linked) + ("",)
     try:
         state = share_link.decode(token)
-        notes = []
-        choice = share_link.text(state, "model")
-        known = set(registry.names()) | {drawing.COMPARE}
-        if choice not in known:
-            if choice is not None:
-                notes.append(f"The link's model {choice[:60]!r} is not loaded here; showing {drawing.DEFAULT}.")
-            choice = drawing.DEFAULT
-        tab = share_link.text(state, "tab", set(TABS.values())) or "draw"
+    except share_link.LinkError as e:
+        return unchanged(linked) + (say(e),)
+    return apply_state(registry, linked, state, "Opened from a link: the view as it was shared.")
+
+
+def unchanged(linked: dict) -> tuple:
+    return (gr.update(),) * (2 + 6 + 7 + len(linked))
+
+
+def apply_state(registry: Registry, linked: dict, state: dict, said: str):
+    """A view (from a link or a lesson) → updates for: the tabs, the model, the Draw tab's
+    canvas and outputs, the unit panel, every linked control, the status line. Every field is
+    checked; what cannot be used is left as it is and named."""
+    notes = []
+    choice = share_link.text(state, "model")
+    known = set(registry.names()) | {drawing.COMPARE}
+    if choice not in known:
+        if choice is not None:
+            notes.append(f"The model {choice[:60]!r} is not loaded here; showing {drawing.DEFAULT}.")
+        choice = drawing.DEFAULT
+    tab = share_link.text(state, "tab", set(TABS.values()) | {"lessons"}) or "draw"
+    try:
         img = share_link.unpack_drawing(state["ink"]) if isinstance(state.get("ink"), str) else None
     except share_link.LinkError as e:
-        return unchanged + (say(e),)
+        return unchanged(linked) + (say(e),)
+    example = share_link.whole(state, "example", 0, 9)  # a lesson's digit: the bundled example
+    if img is None and example is not None:
+        img = example_canvas(example)
     draw = on_canvas(registry, img, choice) if img is not None else (gr.update(),) * 6
     unit = (gr.update(),) * 7
     u = state.get("unit")
@@ -147,10 +162,18 @@ def open_link(registry: Registry, linked: dict, request: gr.Request):
             dropped.append(key)
         sets.append(gr.update(value=v) if v is not None else gr.update())
     if dropped:
-        notes.append(f"The link's {', '.join(k[:20] for k in dropped[:5])} could not be used (out of range or "
+        notes.append(f"The settings {', '.join(k[:20] for k in dropped[:5])} could not be used (out of range or "
                      f"not a choice here) and were left as they are.")
-    status = say(" ".join(notes)) if notes else say("Opened from a link: the view as it was shared.", "🔗")
+    status = say(" ".join(notes)) if notes else say(said, "🔗")
     return (gr.Tabs(selected=tab), gr.update(value=choice)) + tuple(draw) + unit + tuple(sets) + (status,)
+
+
+def example_canvas(digit: int):
+    """The bundled example of `digit`, as the canvas holds it."""
+    import numpy as np
+    from PIL import Image
+    path = next((p for p in EXAMPLES if p.stem.endswith(f"label{digit}")), None)
+    return None if path is None else np.asarray(Image.open(path).convert("L"))
 
 
 def layout():
@@ -176,6 +199,18 @@ def wire(shared: Shared, parts):
     button.click(bound(make, registry), page + [shared.sketch, shared.model] + unit[2:6] + comps, url,
                  js=READ_PAGE, show_progress="hidden", api_visibility="private") \
         .then(None, url, url, js=TO_URL, show_progress="hidden", api_visibility="private")
-    shared.demo.load(bound(open_link, registry, dict(shared.linked)), None,
-                     [shared.tabs, shared.model] + shared.parts["draw"] + unit + comps + [status],
-                     api_visibility="private")
+    view = [shared.tabs, shared.model] + shared.parts["draw"] + unit + comps + [status]
+    shared.demo.load(bound(open_link, registry, dict(shared.linked)), None, view, api_visibility="private")
+    if "lessons" in shared.parts:  # a lesson's "Set up" applies its view the way a link does
+        all_lessons, pick, setup = shared.parts["lessons"]
+        setup.click(bound(set_up, registry, dict(shared.linked), all_lessons), pick, view,
+                    show_progress="hidden", api_visibility="private")
+
+
+def set_up(registry: Registry, linked: dict, all_lessons: list, i):
+    """A lesson's view applied: the tab it is about, its model, digit and settings."""
+    try:
+        lesson = all_lessons[int(i)]
+    except (TypeError, ValueError, IndexError):
+        return unchanged(linked) + (say("Choose a lesson first."),)
+    return apply_state(registry, linked, lesson.view, f"Set up for “{lesson.title}”.")
