@@ -99,3 +99,18 @@ def browser():
         b = launch(p)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """The app's checkpoints for handler tests (no server), with an empty folder of its own."""
+    from cnn_demo.registry import Registry
+    return Registry(user_dir=tmp_path_factory.mktemp("runs")).scan()
+
+
+@pytest.fixture(scope="module")
+def seven():
+    """The example 7 as the canvas holds it: a dict of layers with its composite."""
+    from PIL import Image
+    img = np.asarray(Image.open(ROOT / "examples" / "digits" / "mnist-test-0000-label7.png").convert("L"))
+    return {"background": img, "layers": [], "composite": img}

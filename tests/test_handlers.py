@@ -6,12 +6,10 @@ import inspect
 import gradio as gr
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import ROOT
 from cnn_demo import drawing
 from cnn_demo.models import UnknownStage, build
-from cnn_demo.registry import Registry
 from cnn_demo.train import TrainConfig
 from cnn_demo.ui import draw_tab, insights_tab, playground_tab, train_tab, why_tab
 from cnn_demo.ui.shared import bound
@@ -20,16 +18,6 @@ SEVEN = ROOT / "examples" / "digits" / "mnist-test-0000-label7.png"
 BLANK = np.full((400, 400), 255, np.uint8)
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    return Registry(user_dir=tmp_path_factory.mktemp("runs")).scan()
-
-
-@pytest.fixture(scope="module")
-def seven():
-    """The example 7 as the canvas holds it: a dict of layers with its composite."""
-    img = np.asarray(Image.open(SEVEN).convert("L"))
-    return {"background": img, "layers": [], "composite": img}
 
 
 def top(label: dict) -> str:

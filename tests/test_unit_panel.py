@@ -2,29 +2,14 @@
 page are the model's own, for every kind of stage of both networks, side by side too."""
 import re
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from conftest import ROOT
 from cnn_demo import drawing, unit
 from cnn_demo.registry import Registry
 from cnn_demo.ui import unit_panel
 from cnn_demo.views.common import fmt
 
-SEVEN = ROOT / "examples" / "digits" / "mnist-test-0000-label7.png"
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    return Registry(user_dir=tmp_path_factory.mktemp("runs")).scan()
-
-
-@pytest.fixture(scope="module")
-def seven():
-    img = np.asarray(Image.open(SEVEN).convert("L"))
-    return {"background": img, "layers": [], "composite": img}
 
 
 def own(registry, value, name, stage, ch, pos):
