@@ -1,7 +1,8 @@
 """A link that opens exactly what you see: the "Link to this view" button (on every tab) packs
 the tab, the model choice, the drawing and the open unit detail into one query parameter
 (cnn_demo/share_link.py); opening the app with it puts them back, the prediction included.
-A broken or tampered link leaves the app as a visitor first sees it and says why.
+A broken or tampered link leaves the app as a visitor first sees it and says why. A lesson's
+"Set up" button (ui/lessons_tab.py) applies its view the same way (`apply_state`).
 
 Each tab names the controls a link carries (`shared.link(key, component)`: the playground's
 image and settings, the Why tab's choices); a value from a link is used only if the control
