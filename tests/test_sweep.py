@@ -152,6 +152,7 @@ CONTROLS = """(() => {
     const r = e.getBoundingClientRect(), st = getComputedStyle(e);
     if (e.disabled || r.width === 0 || r.height === 0 || st.visibility === 'hidden' || e.closest('footer')) return;
     if (e.closest('[role=tablist]')) return;  // the tab buttons: opened with Enter below
+    if (e.closest('[aria-hidden=true]')) return;  // Gradio's hidden copy of the tab row, kept to measure it
     if (e.matches('input[type=radio]') && !e.checked) return;  // a radio group is one Tab stop
     seen.add(key(e));
   });
