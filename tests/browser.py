@@ -125,3 +125,29 @@ def fresh(page, url: str):
 
 def example(page, digit: int):
     page.locator(f'#digits button[aria-label="Put the MNIST test digit {digit} on the canvas"]').click()
+
+
+def settled(page, quiet: float = 2.0, timeout: float = 30):
+    """Wait until the Draw tab's answer stops changing: the last stroke's answer is in."""
+    import time
+    src = "() => document.querySelector('#steps')?.innerHTML.length + ':' + document.querySelector('#stages')?.innerHTML.length"
+    end, last, since = time.time() + timeout, None, time.time()
+    while time.time() < end:
+        now = page.evaluate(src)
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet:
+            return
+        time.sleep(0.2)
+
+
+def drawn(page, url: str, digit: int):
+    """A fresh page with a real pen-drawn `digit` on the canvas, read and settled."""
+    fresh(page, url)
+    draw(page, pen_digit(digit, 0), steps=1)
+    wait_for(lambda: top_label(page) == str(digit), 30, f"the drawn {digit} read")
+    settled(page)
+
+
+def selected_tab(page) -> str:
+    return page.locator("[role=tab][aria-selected=true]").first.inner_text().strip()

@@ -4,17 +4,13 @@ import os
 
 import pytest
 
-from browser import CHROMIUM, fresh, open_tab, top_label, wait_for, wait_text
+from browser import CHROMIUM, fresh, open_tab, selected_tab, top_label, wait_for, wait_text
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 pytest.importorskip("playwright.sync_api")
-
-
-def selected_tab(page) -> str:
-    return page.locator("[role=tab][aria-selected=true]").first.inner_text().strip()
 
 
 def value_of(page, elem_id: str) -> str:

@@ -3,11 +3,10 @@ open it in a fresh browser context (no cookies, no storage): the same drawing, p
 tab and unit detail. A tampered link gets a sentence and the server prints no traceback."""
 import os
 import re
-import time
 
 import pytest
 
-from browser import CHROMIUM, draw, fresh, open_tab, pen_digit, pick, set_number, top_label, wait_for, wait_text
+from browser import CHROMIUM, drawn, fresh, open_tab, pick, selected_tab, set_number, top_label, wait_for, wait_text
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
@@ -22,33 +21,15 @@ def probabilities(page) -> dict:
     return {d: int(p) for d, p in re.findall(r"^(\d)\n(\d+)%$", text, re.M)}
 
 
-def settled(page, quiet=2.0, timeout=30):
-    end, last, since = time.time() + timeout, None, time.time()
-    while time.time() < end:
-        now = page.locator("#prediction").inner_text()
-        if now != last:
-            last, since = now, time.time()
-        elif time.time() - since >= quiet:
-            return now
-        time.sleep(0.2)
-
-
 def make_link(page) -> str:
     page.locator("#share-link").click()
     return wait_for(lambda: (v := page.locator("#share-url textarea, #share-url input").first.input_value())
                     .startswith("http") and v, 30, "the link")
 
 
-def selected_tab(page) -> str:
-    return page.locator("[role=tab][aria-selected=true]").first.inner_text().strip()
-
-
 def test_a_link_opens_the_same_drawing_prediction_tab_and_detail(browser, app_url):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    fresh(page, app_url)
-    draw(page, pen_digit(4, 0), steps=1)
-    wait_for(lambda: top_label(page) == "4", 30, "the drawn 4 read")
-    settled(page)
+    drawn(page, app_url, 4)
     want = probabilities(page)
     page.locator('#stages img[data-stage="C1"]').first.focus()
     page.keyboard.press("Enter")  # the unit detail, open on C1 map 0
@@ -71,10 +52,7 @@ def test_a_link_opens_the_same_drawing_prediction_tab_and_detail(browser, app_ur
 
 def test_a_link_opens_on_the_tab_it_was_made_on(browser, app_url):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    fresh(page, app_url)
-    draw(page, pen_digit(7, 0), steps=1)
-    wait_for(lambda: top_label(page) == "7", 30, "the drawn 7 read")
-    settled(page)
+    drawn(page, app_url, 7)
     page.get_by_role("tab", name="Why this digit?").click()
     link = make_link(page)
     page.close()

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from browser import CHROMIUM, draw, fresh, pen_digit, pick, set_number, top_label, wait_for, wait_text
+from browser import CHROMIUM, draw, drawn, pick, set_number, wait_for, wait_text
 from conftest import ROOT
 from cnn_demo import checkpoints, drawing, unit
 
@@ -62,26 +62,10 @@ def detail(page) -> str:
     return page.locator("#unit-detail").first.inner_html()
 
 
-def settle(page, quiet: float = 2.0, timeout: float = 30):
-    """Wait until the Draw tab's answer stops changing: the last stroke's answer is in."""
-    src = "() => document.querySelector('#steps')?.innerHTML.length + ':' + document.querySelector('#stages')?.innerHTML.length"
-    end, last, since = time.time() + timeout, None, time.time()
-    while time.time() < end:
-        now = page.evaluate(src)
-        if now != last:
-            last, since = now, time.time()
-        elif time.time() - since >= quiet:
-            return
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def page(browser, app_url):
     pg = browser.new_page(viewport={"width": 1300, "height": 1000})
-    fresh(pg, app_url)
-    draw(pg, pen_digit(3, 0), steps=1)  # drawn, so the page's input is the canvas's own value
-    wait_for(lambda: top_label(pg) == "3", 30, "the drawn 3 read")
-    settle(pg)
+    drawn(pg, app_url, 3)  # drawn, so the page's input is the canvas's own value
     yield pg
     pg.close()
 
