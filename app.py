@@ -53,6 +53,7 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         share.wire(shared, link_row)
     demo.registry = registry
     demo.linked = shared.linked  # the controls a share link or a lesson may set (tests read it)
+    demo.restored, demo.restores = shared.restored, shared.restores  # those only their tab's `restore` sets
     return demo
 
 

@@ -127,10 +127,12 @@ def example(page, digit: int):
     page.locator(f'#digits button[aria-label="Put the MNIST test digit {digit} on the canvas"]').click()
 
 
-def settled(page, quiet: float = 2.0, timeout: float = 30):
-    """Wait until the Draw tab's answer stops changing: the last stroke's answer is in."""
+def settled(page, quiet: float = 2.0, timeout: float = 30, watch=("#steps", "#stages")):
+    """Wait until the Draw tab's answer (or the elements watched) stops changing: the last
+    stroke's answer (or the last pick's) is in."""
+    import json
     import time
-    src = "() => document.querySelector('#steps')?.innerHTML.length + ':' + document.querySelector('#stages')?.innerHTML.length"
+    src = f"() => {json.dumps(list(watch))}.map(s => document.querySelector(s)?.innerHTML.length).join(':')"
     end, last, since = time.time() + timeout, None, time.time()
     while time.time() < end:
         now = page.evaluate(src)

@@ -71,6 +71,14 @@ def app_url(tmp_path_factory, mnist_dir):
     demo.close()
 
 
+@pytest.fixture(scope="module")
+def app_demo(tmp_path_factory):
+    """The app's Blocks, built (not served) on the bundled checkpoints."""
+    import app
+    from cnn_demo.registry import Registry
+    return app.build_app(Registry(user_dir=tmp_path_factory.mktemp("runs")).scan())
+
+
 @pytest.fixture(scope="session")
 def pen_digits():
     import json

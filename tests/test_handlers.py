@@ -86,6 +86,14 @@ def test_why_handlers(registry, seven):
     msg, label = why_tab.knock_out(registry, seven, "lenet5", "C1", [0, 1])
     assert msg.startswith("With 2 of C1's filters zeroed (0, 1)") and set(label) == set("0123456789")
     assert why_tab.knock_out(registry, seven, "lenet5", None, [])[0] == "Pick a layer."
+    out = why_tab.explain_all(registry, seven, "lenet5", "3", "C1", "rotate (degrees)", "C3", [2, 15, 16, "x", True])
+    assert out[2]["value"] == "C1" and out[3]["value"] == "C3" and out[4]["value"] == [2, 15]  # kept where they exist
+    assert out[6].startswith("With 2 of C3's filters zeroed (2, 15)") and set(out[7]) == set("0123456789")
+    out = why_tab.restore(registry, {"why.cls": "3", "why.layer": "C1", "why.ko.layer": "C1", "why.ko": [5]},
+                          seven, "lenet5")
+    assert "why **3** and not 7" in out[0] and "Grad-CAM on C1" in out[1] and out[6].startswith("With 1 of C1's")
+    out = why_tab.restore(registry, {"why.cls": "x", "why.layer": "fc9", "why.ko": "all"}, seven, "lenet5")
+    assert "why **" not in out[0] and out[2]["value"] == "C3" and out[4]["value"] == [] and out[6] == ""
     assert "Draw a digit" in why_tab.on_nudge(registry, None, "lenet5", "1")
 
 
@@ -94,11 +102,35 @@ def test_insights_handlers(registry, seven):
     out = insights_tab.on_model(registry, "lenet5", seven)
     assert "lenet5: 99." in out[0] and "of the test digits right" in out[0]
     assert "you" in out[6] and "closest" in out[6]  # the drawing compared with the class signatures
-    upd, vis = insights_tab.on_layer(registry, "lenet5", "C1")
-    assert upd["maximum"] == 5 and vis == ""
-    _, msg = insights_tab.on_layer(registry, "lenet5", "conv9")
+    upd, top, vis = insights_tab.on_layer(registry, "lenet5", "C1", 9)
+    assert upd["maximum"] == 5 and upd["value"] == 5 and "C1" in top and vis == ""  # channel 9 → C1's last
+    _, _, msg = insights_tab.on_layer(registry, "lenet5", "conv9", 0)
     assert "No stage &#x27;conv9&#x27; in lenet5; its stages: C1, C1_relu" in msg  # the known names, escaped
     assert "No checkpoint named" in insights_tab.on_model(registry, "nope", None)[0]
+
+
+def test_top_examples_say_when_they_all_tie(registry):
+    """A channel strongest on blank paper has nine equal "top" digits: the page says so."""
+    m, ins = insights_tab.get(registry, "tinycnn")
+    _, act, _ = ins.top("conv1")
+    said = ["All nine tie" in insights_tab.on_top(registry, "tinycnn", "conv1", c)[0] for c in range(act.shape[0])]
+    assert said == [bool(a.max() - a.min() <= 1e-3 * abs(a.max())) for a in act] and 0 < sum(said) < len(said)
+
+
+def test_insights_keeps_the_learners_layer_channel_and_stage_where_the_checkpoint_has_them(registry, seven):
+    """Coming back to the tab (or a link naming them) must not reset the picks to C3, channel 0."""
+    out = insights_tab.on_model(registry, "lenet5", seven, "C1", 4, "F6")
+    assert (out[1]["value"], out[2]["value"], out[5]["value"]) == ("C1", 4, "F6")
+    out = insights_tab.on_model(registry, "lenet5", seven, "C1", 4.5, "nope")
+    assert (out[1]["value"], out[2]["value"]) == ("C1", 0)
+    out = insights_tab.on_model(registry, "lenet5", seven, "conv1", 4, "nope")  # not this network's: no channel 4 of C3
+    assert (out[1]["value"], out[2]["value"], out[5]["value"]) == ("C3", 0, out[5]["choices"][0])
+    model, *views = insights_tab.restore(registry, {"ins.model": "tinycnn", "ins.layer": "conv1",
+                                                    "ins.channel": 3.0, "ins.stage": "fc"}, seven)
+    assert model["value"] == "tinycnn" and views[1]["value"] == "conv1" and views[2]["value"] == 3
+    assert views[0].startswith("tinycnn:") and "conv1" in views[3]
+    model, *views = insights_tab.restore(registry, {"ins.model": "../etc", "ins.channel": "3"}, None)
+    assert model["value"] == "lenet5" and views[2]["value"] == 0  # an unknown checkpoint: the default
 
 
 # ---- Playground --------------------------------------------------------------------------

@@ -6,13 +6,6 @@ from cnn_demo import lessons
 from cnn_demo.ui.share import TABS, accepted
 
 
-@pytest.fixture(scope="module")
-def app_demo(tmp_path_factory):
-    import app
-    from cnn_demo.registry import Registry
-    return app.build_app(Registry(user_dir=tmp_path_factory.mktemp("runs")).scan())
-
-
 def test_the_bundled_path_follows_how_cnns_are_taught():
     got, problems = lessons.load()
     assert not problems
@@ -25,12 +18,12 @@ def test_the_bundled_path_follows_how_cnns_are_taught():
 
 def test_every_lessons_view_is_one_the_app_can_set(app_demo):
     """A teacher's typo (a setting's key, a kernel's name, a stride out of range) fails here."""
-    linked = app_demo.linked
+    linked, restored = app_demo.linked, app_demo.restored
     for ls in lessons.load()[0]:
         assert ls.view["tab"] in set(TABS.values()), ls.name
         for key, value in ls.view.get("set", {}).items():
-            assert key in linked, (ls.name, key, sorted(linked))
-            assert accepted(linked[key], value) is not None, (ls.name, key, value)
+            assert key in linked or key in restored, (ls.name, key, sorted(linked | restored))
+            assert key in restored or accepted(linked[key], value) is not None, (ls.name, key, value)
 
 
 @pytest.mark.parametrize("text,said", [

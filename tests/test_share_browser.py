@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from browser import CHROMIUM, drawn, fresh, open_tab, pick, selected_tab, set_number, top_label, wait_for, wait_text
+from browser import (CHROMIUM, drawn, fresh, open_tab, pick, selected_tab, set_number, settled, text_of, top_label,
+                     wait_for, wait_text)
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
@@ -96,6 +97,89 @@ def test_a_link_holds_the_playgrounds_image_and_settings(browser, app_url):
     wait_text(other, "#share-status", "could not be used")
     assert other.locator("#pg-stride input[type=number]").first.input_value() == "1"
     context.close()
+
+
+def opened(browser, link: str, tab: str):
+    """The link in a fresh browser context (no cookies, no storage), on the tab it names."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.goto(link)
+    wait_for(lambda: selected_tab(page) == tab, 30, tab)
+    return context, page
+
+
+def shot(page, name: str):
+    if os.environ.get("CNN_DEMO_SHOTS"):
+        page.screenshot(path=f"{os.environ['CNN_DEMO_SHOTS']}/{name}.png", full_page=True)
+
+
+def top_examples(page, heading: str) -> str:
+    """The Insights tab's top examples once they are in (no progress timer in front)."""
+    return wait_for(lambda: (t := text_of(page, "#ins-top")).startswith(heading) and t, 30, heading)
+
+
+def insights_choices(page) -> tuple:
+    return tuple(page.locator(f"#ins-{c} input").first.input_value() for c in ("model", "layer", "channel"))
+
+
+def test_a_link_holds_the_insights_checkpoint_layer_and_channel(browser, app_url, capfd):
+    """"Look at conv1 channel 3 of the TinyCNN": the link opens the Insights tab just so."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    drawn(page, app_url, 7)
+    open_tab(page, "What neurons look for")
+    wait_text(page, "#ins-status", "lenet5:")
+    pick(page, "ins-model", "tinycnn")
+    wait_text(page, "#ins-status", "tinycnn:")
+    settled(page, watch=["#ins-top", "#ins-status"])  # a pick's late second request is in too
+    pick(page, "ins-layer", "conv1")
+    settled(page, watch=["#ins-top"])
+    set_number(page, "ins-channel", 3)
+    want = top_examples(page, "conv1, channel 3:")
+    link = make_link(page)
+    page.close()
+
+    context, other = opened(browser, link, "What neurons look for")
+    wait_text(other, "#ins-status", "tinycnn:")
+    assert top_examples(other, "conv1, channel 3:") == want  # the same channel's top examples
+    settled(other)  # nothing that follows the link resets the choices
+    assert insights_choices(other) == ("tinycnn", "conv1", "3")
+    shot(other, "link-insights")
+    context.close()
+    out = capfd.readouterr()
+    assert "Traceback" not in out.err + out.out  # no late request refused by Gradio on the way
+
+
+def test_a_link_holds_the_why_tabs_class_layer_and_knock_outs(browser, app_url, capfd):
+    """"Why not a 3, with C1's filter 2 off": the link opens the Why tab explained just so."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    drawn(page, app_url, 7)
+    open_tab(page, "Why this digit?")
+    wait_text(page, "#why-status", "The model reads")
+    pick(page, "why-class", "3")
+    wait_text(page, "#why-status", "and not 7")
+    pick(page, "why-layer", "C1")
+    wait_text(page, "#why-attr", "Grad-CAM on C1")
+    settled(page, watch=["#why-attr", "#why-ko-filters"])  # a pick's late second request is in too
+    page.locator("#why-ko-filters label", has_text="2").first.click()
+    wait_text(page, "#why-ko", "With 1 of C1's filters zeroed (2)")
+    link = make_link(page)
+    page.close()
+
+    context, other = opened(browser, link, "Why this digit?")
+    wait_text(other, "#why-status", "Explaining why 3 and not 7")
+    wait_text(other, "#why-attr", "Grad-CAM on C1")
+    try:
+        wait_text(other, "#why-ko", "With 1 of C1's filters zeroed (2)")
+    except AssertionError:
+        shot(other, "link-why-failed")
+        raise
+    settled(other)  # nothing that follows the link resets the choices
+    assert "With 1 of C1's filters zeroed (2)" in other.locator("#why-ko").inner_text()
+    assert other.locator("#why-ko-filters input:checked").count() == 1
+    shot(other, "link-why")
+    context.close()
+    out = capfd.readouterr()
+    assert "Traceback" not in out.err + out.out
 
 
 @pytest.mark.parametrize("query,said", [("?s=1.garbage!!", "damaged"), ("?s=9.abc", "another version"),

@@ -105,3 +105,37 @@ def test_a_links_setting_is_used_only_if_the_control_would_take_it():
     assert accepted(grid, "not a grid") is None
     # only what differs from how the app opens goes into a link
     assert settings_of(["a", "b"], ["same", 1], ["same", 2]) == {"b": 2}
+
+
+def restored_views(app_demo, state) -> dict:
+    """apply_state's updates for each tab's restored controls and views, by tab."""
+    from cnn_demo.ui.share import apply_state
+    out = apply_state(app_demo.registry, app_demo.linked, state, "opened", app_demo.restores)
+    start, got = 2 + 6 + 7 + len(app_demo.linked), {}
+    for tab, _, _, outputs in app_demo.restores:
+        got[tab], start = out[start:start + len(outputs)], start + len(outputs)
+    assert start == len(out) - 1 and "opened" in out[-1]
+    return got
+
+
+def test_a_view_sets_the_model_dependent_choices_through_their_tabs(app_demo, seven):
+    """Insights' layer/channel and the Why tab's layer and knock-outs come back with the views
+    that show them, checked against the linked checkpoint; tampered ones fall back, no crash."""
+    state = {"tab": "insights", "model": "lenet5", "ink": pack_drawing(seven["composite"]),
+             "set": {"ins.model": "tinycnn", "ins.layer": "conv1", "ins.channel": 3, "why.layer": "C1",
+                     "why.ko.layer": "C1", "why.ko": [2]}}
+    got = restored_views(app_demo, state)
+    model, status, layer, channel, top = got["insights"][:5]
+    assert model["value"] == "tinycnn" and status.startswith("tinycnn:") and layer["value"] == "conv1"
+    assert channel["value"] == 3 and "conv1, channel 3" in top
+    why = got["why"]
+    assert "Grad-CAM on C1" in why[1] and why[4]["value"] == [2] and why[6].startswith("With 1 of C1's filters")
+    # tampered: a layer that is a list, a channel past the end, filters that are not numbers
+    state["set"] = {"ins.layer": ["C1"], "ins.channel": 10 ** 9, "why.ko": [{"a": 1}, -1, 99]}
+    got = restored_views(app_demo, state)
+    model, _, layer, channel = got["insights"][:4]
+    assert model["value"] == "lenet5" and layer["value"] == "C3" and channel["value"] == 0
+    assert got["why"][4]["value"] == [] and got["why"][6] == ""
+    # a link on the Draw tab that names neither tab computes neither
+    state = {"tab": "draw", "ink": pack_drawing(seven["composite"])}
+    assert all(u == {"__type__": "update"} for views in restored_views(app_demo, state).values() for u in views)

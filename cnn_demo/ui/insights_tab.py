@@ -38,26 +38,49 @@ def stage_vector(m, x, stage) -> np.ndarray | None:
     return m.features(x, [stage])[stage].detach().numpy().reshape(-1)
 
 
-def on_model(registry: Registry, name, value):
-    """Every view of the tab for a checkpoint, with the drawing placed where it can be."""
+def on_model(registry: Registry, name, value, lay_v=None, ch_v=None, st_v=None):
+    """Every view of the tab for a checkpoint, with the drawing placed where it can be. The
+    layer (with its channel) and stage chosen before are kept where this checkpoint has them
+    (coming back to the tab, or a link that names them); otherwise its second conv layer,
+    channel 0 and its first stage."""
     try:
         m, ins = get(registry, name)
     except REFUSED as e:
         return (say(e),) + (gr.update(),) * 8
     layers = insights.conv_names(m)
-    lay = layers[min(1, len(layers) - 1)]
+    kept = lay_v in layers
+    lay = lay_v if kept else layers[min(1, len(layers) - 1)]
+    ch = _whole(ch_v) if kept else None  # a channel number means nothing in another layer
+    ch = ch if ch is not None and 0 <= ch < m.channels(lay) else 0
     stages = [k.split("/", 1)[1] for k in ins.arrays if k.startswith("sig/")]
     acc = ins.arrays["confusion"].trace() / ins.arrays["confusion"].sum()
     x = drawing_input(value)
     point = insights.embed_point(ins, m, x) if x is not None else None
-    st = stages[0] if stages else None
+    st = st_v if st_v in stages else (stages[0] if stages else None)
     return (f"{name}: {acc:.2%} of the test digits right.",
             gr.update(choices=layers, value=lay),
-            gr.update(maximum=m.channels(lay) - 1, value=0),
-            insights_view.top_html(ins, m, lay, 0), "",
+            gr.update(maximum=m.channels(lay) - 1, value=ch),
+            insights_view.top_html(ins, m, lay, ch), "",
             gr.update(choices=stages, value=st),
             insights_view.signatures_html(ins, st, stage_vector(m, x, st)) if st else "",
             insights_view.embedding_frame(ins, point), insights_view.confusion_frame(ins))
+
+
+def _whole(v) -> int | None:
+    try:
+        return int(v) if float(v) == int(v) else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def restore(registry: Registry, given: dict, value, choice=None) -> tuple:
+    """A link's or lesson's view of this tab (`ins.*` keys): the checkpoint, layer, channel
+    and stage it names where they exist here (the checkpoint on the Draw tab's default
+    otherwise), as updates for the checkpoint choice and every view."""
+    name = given.get("ins.model")
+    name = name if isinstance(name, str) and name in registry.names() else drawing.DEFAULT
+    return (gr.update(value=name),) + on_model(registry, name, value, given.get("ins.layer"),
+                                               given.get("ins.channel"), given.get("ins.stage"))
 
 
 def on_top(registry: Registry, name, lay, ch):
@@ -68,12 +91,14 @@ def on_top(registry: Registry, name, lay, ch):
         return warning_html(e), ""
 
 
-def on_layer(registry: Registry, name, lay):
+def on_layer(registry: Registry, name, lay, ch):
+    """Another layer: its channels on the slider (the channel kept if it has one) and its top examples."""
     try:
-        m, _ = get(registry, name)
-        return gr.update(maximum=m.channels(lay) - 1, value=0), ""
+        m, ins = get(registry, name)
+        ch = min(max(_whole(ch) or 0, 0), m.channels(lay) - 1)
+        return gr.update(maximum=m.channels(lay) - 1, value=ch), insights_view.top_html(ins, m, lay, ch), ""
     except REFUSED as e:
-        return gr.update(), warning_html(e)
+        return gr.update(), gr.update(), warning_html(e)
 
 
 def on_vis(registry: Registry, name, lay, ch):
@@ -88,6 +113,8 @@ def on_vis(registry: Registry, name, lay, ch):
 def on_stage(registry: Registry, name, st, value):
     try:
         m, ins = get(registry, name)
+        if f"sig/{st}" not in ins.arrays:
+            return warning_html(f"No class signatures for the stage {str(st)[:40]!r} of {name}.") if st else ""
         return insights_view.signatures_html(ins, st, stage_vector(m, drawing_input(value), st)) if st else ""
     except REFUSED as e:
         return warning_html(e)
@@ -114,13 +141,13 @@ def build(shared: Shared):
             status = gr.Markdown(elem_id="ins-status")
         with gr.Accordion("Top examples and feature visualisation", open=True):
             with gr.Row():
-                layer = gr.Dropdown(["C1", "C3", "C5"], value="C3", label="Layer", elem_id="ins-layer")
+                layer = gr.Dropdown(["C1", "C3", "C5"], value="C3", label="Layer", elem_id="ins-layer", allow_custom_value=True)
                 channel = gr.Slider(0, 15, 0, step=1, label="Channel", elem_id="ins-channel")
                 vis_btn = gr.Button("Visualise this channel", elem_id="ins-vis-go")
             top = gr.HTML(elem_id="ins-top")
             vis = gr.HTML(elem_id="ins-vis")
         with gr.Accordion("Class signatures (with your drawing)", open=False):
-            stage = gr.Dropdown([], label="Stage", elem_id="ins-stage")
+            stage = gr.Dropdown([], label="Stage", elem_id="ins-stage", allow_custom_value=True)
             sig = gr.HTML(elem_id="ins-sig")
         with gr.Accordion("Embedding of the last hidden layer (PCA), with your drawing", open=False):
             scatter = gr.ScatterPlot(x="x", y="y", color="digit", tooltip=["digit", "test index"], height=420,
@@ -129,14 +156,23 @@ def build(shared: Shared):
             conf = gr.Dataframe(interactive=False, elem_id="ins-conf")
             errs = gr.HTML(elem_id="ins-errs")
 
+    # the layer and stage lists follow the checkpoint, and a request sent just before they
+    # change still carries the old pick: the handlers check those values themselves
+    # (allow_custom_value), so a late one gets the checkpoint's own rather than Gradio's error
     opts = dict(api_visibility="private", show_progress="minimal")
     outs = [status, layer, channel, top, vis, stage, sig, scatter, conf]
-    # opening the tab shows the checkpoint's views with the drawing as it is now
-    tab.select(bound(on_model, registry), [model, sketch], outs, **opts)
-    model.change(bound(on_model, registry), [model, sketch], outs, **opts)
+    shared.restorable("insights", bound(restore, shared.registry), {
+        "ins.model": model, "ins.layer": layer, "ins.channel": channel, "ins.stage": stage}, [model] + outs)
+    # opening the tab (a link selecting it too) or another checkpoint shows every view with the
+    # drawing as it is now, keeping the layer, channel and stage picked before where they exist.
+    # The learner's picks are `input`s: a `change` would also follow a link setting the
+    # checkpoint, and read the layer from before the link's values arrived
+    kept = [model, sketch, layer, channel, stage]
+    tab.select(bound(on_model, registry), kept, outs, **opts)
+    model.input(bound(on_model, registry), kept, outs, **opts)
     model.focus(lambda: gr.update(choices=registry.names()), None, model, api_visibility="private", queue=False)
-    layer.change(bound(on_layer, registry), [model, layer], [channel, vis], **opts)
-    channel.change(bound(on_top, registry), [model, layer, channel], [top, vis], **opts)
+    layer.input(bound(on_layer, registry), [model, layer, channel], [channel, top, vis], **opts)
+    channel.input(bound(on_top, registry), [model, layer, channel], [top, vis], **opts)
     vis_btn.click(bound(on_vis, registry), [model, layer, channel], vis, **opts)
-    stage.change(bound(on_stage, registry), [model, stage, sketch], sig, **opts)
+    stage.input(bound(on_stage, registry), [model, stage, sketch], sig, **opts)
     conf.select(bound(on_cell, registry), [model], errs, **opts)

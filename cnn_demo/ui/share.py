@@ -5,8 +5,11 @@ A broken or tampered link leaves the app as a visitor first sees it and says why
 "Set up" button (ui/lessons_tab.py) applies its view the same way (`apply_state`).
 
 Each tab names the controls a link carries (`shared.link(key, component)`: the playground's
-image and settings, the Why tab's choices); a value from a link is used only if the control
-itself would accept it (one of its choices, inside its range). What a link holds is in the
+image and settings, the Why tab's class); a value from a link is used only if the control
+itself would accept it (one of its choices, inside its range). Controls whose choices follow
+the model (Insights' checkpoint, layer, channel and stage; the Why tab's Grad-CAM layer and
+knocked-out filters) are set by their tab's own `restore`, together with the views that show
+them, so no later event resets them (`shared.restorable`). What a link holds is in the
 README, "Share links".
 """
 from __future__ import annotations
@@ -108,27 +111,28 @@ def _int(v) -> int:
         return 0
 
 
-def open_link(registry: Registry, linked: dict, request: gr.Request):
+def open_link(registry: Registry, linked: dict, restores: list, request: gr.Request):
     """On page load: the view a `?s=` link holds, or nothing changed (no link) and a sentence
     (a broken one)."""
     token = request.query_params.get(share_link.PARAM) if request is not None else None
     if token is None:
-        return unchanged(linked) + ("",)
+        return unchanged(linked, restores) + ("",)
     try:
         state = share_link.decode(token)
     except share_link.LinkError as e:
-        return unchanged(linked) + (say(e),)
-    return apply_state(registry, linked, state, "Opened from a link: the view as it was shared.")
+        return unchanged(linked, restores) + (say(e),)
+    return apply_state(registry, linked, state, "Opened from a link: the view as it was shared.", restores)
 
 
-def unchanged(linked: dict) -> tuple:
-    return (gr.update(),) * (2 + 6 + 7 + len(linked))
+def unchanged(linked: dict, restores=()) -> tuple:
+    return (None,) + (gr.update(),) * (1 + 6 + 7 + len(linked) + sum(len(r[3]) for r in restores))
 
 
-def apply_state(registry: Registry, linked: dict, state: dict, said: str):
-    """A view (from a link or a lesson) → updates for: the tabs, the model, the Draw tab's
-    canvas and outputs, the unit panel, every linked control, the status line. Every field is
-    checked; what cannot be used is left as it is and named."""
+def apply_state(registry: Registry, linked: dict, state: dict, said: str, restores=()):
+    """A view (from a link or a lesson) → the tab to open (selected once everything else is
+    in place, `to_tab`), then updates for: the model, the Draw tab's canvas and outputs, the unit panel, every linked control, each tab's restored controls and
+    views (`Shared.restorable`), the status line. Every field is checked; what cannot be used
+    is left as it is and named."""
     notes = []
     choice = share_link.text(state, "model")
     known = set(registry.names()) | {drawing.COMPARE}
@@ -140,7 +144,7 @@ def apply_state(registry: Registry, linked: dict, state: dict, said: str):
     try:
         img = share_link.unpack_drawing(state["ink"]) if isinstance(state.get("ink"), str) else None
     except share_link.LinkError as e:
-        return unchanged(linked) + (say(e),)
+        return unchanged(linked, restores) + (say(e),)
     example = share_link.whole(state, "example", 0, 9)  # a lesson's digit: the bundled example
     if img is None and example is not None:
         img = example_canvas(example)
@@ -162,11 +166,22 @@ def apply_state(registry: Registry, linked: dict, state: dict, said: str):
         if key in given and v is None:
             dropped.append(key)
         sets.append(gr.update(value=v) if v is not None else gr.update())
+    for tab_id, restore, keys, outputs in restores:  # only where the view is shown or named
+        if tab == tab_id or any(k in given for k in keys):
+            sets += restore(given, img, choice)
+        else:
+            sets += (gr.update(),) * len(outputs)
     if dropped:
         notes.append(f"The settings {', '.join(k[:20] for k in dropped[:5])} could not be used (out of range or "
                      f"not a choice here) and were left as they are.")
     status = say(" ".join(notes)) if notes else say(said, "🔗")
-    return (gr.Tabs(selected=tab), gr.update(value=choice)) + tuple(draw) + unit + tuple(sets) + (status,)
+    return (tab, gr.update(value=choice)) + tuple(draw) + unit + tuple(sets) + (status,)
+
+
+def to_tab(tab):
+    """The tab a view opens on, selected only after its controls hold the view's values: selecting
+    a tab runs its own event (Insights' and Why's show everything), which reads those controls."""
+    return gr.Tabs(selected=tab) if tab else gr.update()
 
 
 def example_canvas(digit: int):
@@ -194,24 +209,30 @@ def wire(shared: Shared, parts):
     button, url, status, page = parts
     registry = shared.registry
     unit = shared.parts["unit"]
-    keys, comps = list(shared.linked), list(shared.linked.values())
+    carried = shared.linked | shared.restored
+    keys, comps = list(carried), list(carried.values())
     make = functools.partial(make_link, keys=keys, defaults=[c.value for c in comps])
     functools.update_wrapper(make, make_link)
     button.click(bound(make, registry), page + [shared.sketch, shared.model] + unit[2:6] + comps, url,
                  js=READ_PAGE, show_progress="hidden", api_visibility="private") \
         .then(None, url, url, js=TO_URL, show_progress="hidden", api_visibility="private")
-    view = [shared.tabs, shared.model] + shared.parts["draw"] + unit + comps + [status]
-    shared.demo.load(bound(open_link, registry, dict(shared.linked)), None, view, api_visibility="private")
+    linked, restores = dict(shared.linked), list(shared.restores)
+    tab = gr.State(None)
+    view = [tab, shared.model] + shared.parts["draw"] + unit + list(linked.values()) + \
+        [c for *_, outputs in restores for c in outputs] + [status]
+    quiet = dict(show_progress="hidden", api_visibility="private")
+    shared.demo.load(bound(open_link, registry, linked, restores), None, view, api_visibility="private") \
+        .then(to_tab, tab, shared.tabs, **quiet)
     if "lessons" in shared.parts:  # a lesson's "Set up" applies its view the way a link does
         all_lessons, pick, setup = shared.parts["lessons"]
-        setup.click(bound(set_up, registry, dict(shared.linked), all_lessons), pick, view,
-                    show_progress="hidden", api_visibility="private")
+        setup.click(bound(set_up, registry, linked, restores, all_lessons), pick, view, **quiet) \
+            .then(to_tab, tab, shared.tabs, **quiet)
 
 
-def set_up(registry: Registry, linked: dict, all_lessons: list, i):
+def set_up(registry: Registry, linked: dict, restores: list, all_lessons: list, i):
     """A lesson's view applied: the tab it is about, its model, digit and settings."""
     try:
         lesson = all_lessons[int(i)]
     except (TypeError, ValueError, IndexError):
-        return unchanged(linked) + (say("Choose a lesson first."),)
-    return apply_state(registry, linked, lesson.view, f"Set up for “{lesson.title}”.")
+        return unchanged(linked, restores) + (say("Choose a lesson first."),)
+    return apply_state(registry, linked, lesson.view, f"Set up for “{lesson.title}”.", restores)

@@ -20,12 +20,21 @@ class Shared:
     tabs: Any = None  # the gr.Tabs holding every tab (a link selects one)
     parts: dict = field(default_factory=dict)  # components a link sets, by name ("draw", "unit")
     linked: dict = field(default_factory=dict)  # key → a setting a share link carries (ui/share.py)
+    restored: dict = field(default_factory=dict)  # key → a setting only its tab's `restore` can set
+    restores: list = field(default_factory=list)  # (tab id, restore, its keys, its outputs)
 
     def link(self, key: str, component):
         """Let share links carry this control's value (checked against the control's own
         choices or range when a link is opened)."""
         self.linked[key] = component
         return component
+
+    def restorable(self, tab: str, restore, controls: dict, outputs: list):
+        """Let share links carry controls whose choices depend on the model (a layer, its
+        channels): `restore(registry, settings, drawing, model choice)` sets them together with
+        the views that show them, when a link opens on `tab` or names one of them."""
+        self.restored.update(controls)
+        self.restores.append((tab, restore, list(controls), list(outputs)))
 
 
 def bound(fn, *first):

@@ -16,6 +16,8 @@ from . import say
 from .shared import Shared, bound
 
 PREDICTION = "the prediction"
+CLASSES = [PREDICTION] + [str(d) for d in range(10)]
+SWEEP = "rotate (degrees)"
 
 
 def current(registry: Registry, value, choice):
@@ -25,34 +27,58 @@ def current(registry: Registry, value, choice):
     return pre.image, registry.get(drawing.first_model(choice)).ck.model, pre
 
 
-def explain_all(registry: Registry, value, choice, cls_v, layer_v, kind_v):
-    """Everything the tab shows at once: the sentence, the attribution maps, the layer lists
-    and the sweep."""
+def knockable(m) -> list[str]:
+    """The layers whose filters can be knocked out: the first two conv layers, whose filters
+    are few enough to pick by hand and each matter on their own."""
+    return explain.conv_layers(m)[:2]
+
+
+def explain_all(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_layer_v=None, ko_v=None):
+    """Everything the tab shows at once: the sentence, the attribution maps, the layer lists,
+    the sweep and the knock-out. The Grad-CAM layer and the filters knocked out are kept where
+    the model has them (coming back to the tab, another class, a link that names them)."""
     try:
         img, m, pre = current(registry, value, choice)
     except (InputError, UnknownCheckpoint) as e:
-        return say(e), "", gr.update(), gr.update(), gr.update(), None
+        return say(e), "", gr.update(), gr.update(), gr.update(), None, "", None, gr.update()
     probs = probabilities(m, pre.tensor())[0]
     pred = int(probs.argmax())
     c = pred if cls_v in (None, PREDICTION) else int(cls_v)
     versus = None if c == pred else pred
     layers = explain.conv_layers(m)
     lay = layer_v if layer_v in layers else explain.cam_layer(m)
+    ko_layers = knockable(m)
+    ko_lay = ko_layer_v if ko_layer_v in ko_layers else ko_layers[0]
+    n = m.channels(ko_lay)
+    chans = sorted({int(c) for c in ko_v or [] if isinstance(c, (int, str)) and str(c).isdigit() and int(c) < n})
     values, sweep_probs, _ = explain.sweep(m, img, kind_v)
     msg = f"The model reads **{pred}** ({probs[pred]:.0%})." + (
         f" Explaining why **{c}** and not {pred}." if versus is not None else "")
+    ko_msg, ko_label = knock_out(registry, value, choice, ko_lay, chans) if chans else ("", None)
     return (msg, explain_view.attributions_html(m, img, c, versus, lay, pre),
-            gr.update(choices=layers, value=lay), gr.update(choices=layers[:2], value=layers[0]),
-            gr.update(choices=list(range(m.channels(layers[0]))), value=[]),
-            explain_view.sweep_frame(values, sweep_probs))
+            gr.update(choices=layers, value=lay), gr.update(choices=ko_layers, value=ko_lay),
+            gr.update(choices=list(range(n)), value=chans),
+            explain_view.sweep_frame(values, sweep_probs), ko_msg, ko_label, chans)
+
+
+def restore(registry: Registry, given: dict, value, choice) -> tuple:
+    """A link's or lesson's view of this tab: everything explained with the class,
+    transformation, Grad-CAM layer and knocked-out filters it names (where they exist here)."""
+    cls_v = given.get("why.cls") if given.get("why.cls") in CLASSES else PREDICTION
+    kind_v = given.get("why.sweep") if given.get("why.sweep") in explain.SWEEPS else SWEEP
+    ko = given.get("why.ko")
+    return explain_all(registry, value, choice, cls_v, given.get("why.layer"), kind_v, given.get("why.ko.layer"),
+                       ko[:64] if isinstance(ko, list) else None)
 
 
 def on_ko_layer(registry: Registry, value, choice, layer_v):
+    """Another layer to knock filters out of: its filters, none of them zeroed yet."""
     try:
         _, m, _ = current(registry, value, choice)
     except (InputError, UnknownCheckpoint):
-        return gr.update()
-    return gr.update(choices=list(range(m.channels(layer_v) if layer_v else 0)), value=[])
+        return gr.update(), "", None, []
+    n = m.channels(layer_v) if layer_v in knockable(m) else 0
+    return gr.update(choices=list(range(n)), value=[]), "" if n else "Pick a layer.", None, []
 
 
 def knock_out(registry: Registry, value, choice, layer_v, chans):
@@ -61,9 +87,9 @@ def knock_out(registry: Registry, value, choice, layer_v, chans):
         img, m, pre = current(registry, value, choice)
     except (InputError, UnknownCheckpoint) as e:
         return say(e), None
-    if not layer_v:
+    if layer_v not in knockable(m):
         return "Pick a layer.", None
-    chans = [int(c) for c in chans or []]
+    chans = [int(c) for c in chans or [] if 0 <= int(c) < m.channels(layer_v)]
     ko = explain.knocked_out(m, layer_v, chans)
     p = probabilities(ko, pre.tensor())[0]
     label = {str(d): float(v) for d, v in enumerate(p)}
@@ -104,21 +130,22 @@ def build(shared: Shared):
                     "reads in that drawing. Pick a class to ask *why this digit* (the prediction) or "
                     "*why not k* (any other digit, compared with the prediction).")
         with gr.Row():
-            cls = gr.Dropdown([PREDICTION] + [str(d) for d in range(10)], value=PREDICTION, label="Explain",
+            cls = gr.Dropdown(CLASSES, value=PREDICTION, label="Explain",
                               elem_id="why-class")
-            layer = gr.Dropdown([], label="Grad-CAM layer", elem_id="why-layer")
+            layer = gr.Dropdown([], label="Grad-CAM layer", elem_id="why-layer", allow_custom_value=True)
             go = gr.Button("Explain my drawing", variant="primary", elem_id="why-go")
         status = gr.Markdown(elem_id="why-status")
         attr = gr.HTML(elem_id="why-attr")
         with gr.Accordion("Knock out filters", open=True):
             with gr.Row():
-                ko_layer = gr.Dropdown([], label="Layer", elem_id="why-ko-layer")
+                ko_layer = gr.Dropdown([], label="Layer", elem_id="why-ko-layer", allow_custom_value=True)
                 ko_chans = gr.CheckboxGroup([], label="Filters to zero", elem_id="why-ko-filters")
             ko_out = gr.Markdown(elem_id="why-ko")
             ko_probs = gr.Label(num_top_classes=10, label="Prediction with those filters off",
                                 elem_id="why-ko-probs")
+            ko_kept = gr.State([])  # the filters zeroed, as last applied (see below)
         with gr.Accordion("Robustness: transform the drawing and watch the probabilities", open=True):
-            kind = gr.Dropdown(list(explain.SWEEPS), value="rotate (degrees)", label="Transformation",
+            kind = gr.Dropdown(list(explain.SWEEPS), value=SWEEP, label="Transformation",
                                elem_id="why-sweep-kind")
             plot = gr.LinePlot(x="value", y="probability", color="digit", height=300, y_lim=[0, 1],
                                elem_id="why-sweep")
@@ -133,11 +160,22 @@ def build(shared: Shared):
     shared.link("why.sweep", kind)
     shared.link("why.target", target)
     opts = dict(api_visibility="private", show_progress="minimal")
-    all_in, all_out = [sketch, model, cls, layer, kind], [status, attr, layer, ko_layer, ko_chans, plot]
-    # opening the tab, the button, another class or layer: everything is explained again
-    for event in (go.click, tab.select, cls.change, layer.input):
+    # the layer lists follow the model, and a request sent just before they change still carries
+    # the old pick: the handlers check layers themselves (allow_custom_value), and the filters to
+    # keep are read from `ko_kept`, not from the checkboxes, whose choices Gradio would check
+    all_in = [sketch, model, cls, layer, kind, ko_layer, ko_kept]
+    all_out = [status, attr, layer, ko_layer, ko_chans, plot, ko_out, ko_probs, ko_kept]
+    shared.restorable("why", bound(restore, registry), {
+        "why.layer": layer, "why.ko.layer": ko_layer, "why.ko": ko_chans}, all_out)
+    # opening the tab (a link selecting it too), the button, another class or layer: everything
+    # is explained again, keeping the layers and filters picked before where the model has them.
+    # The learner's picks are `input`s: a `change` would also follow a link setting the class,
+    # and read the other controls from before the link's values arrived
+    for event in (go.click, tab.select, cls.input, layer.input):
         event(bound(explain_all, registry), all_in, all_out, **opts)
-    ko_layer.change(bound(on_ko_layer, registry), [sketch, model, ko_layer], ko_chans, **opts)
-    ko_chans.change(bound(knock_out, registry), [sketch, model, ko_layer, ko_chans], [ko_out, ko_probs], **opts)
-    kind.change(bound(on_sweep, registry), [sketch, model, kind], plot, **opts)
+    ko_layer.input(bound(on_ko_layer, registry), [sketch, model, ko_layer], [ko_chans, ko_out, ko_probs, ko_kept],
+                   **opts)
+    ko_chans.input(bound(knock_out, registry), [sketch, model, ko_layer, ko_chans], [ko_out, ko_probs], **opts) \
+        .then(lambda chans: chans, ko_chans, ko_kept, api_visibility="private", queue=False)
+    kind.input(bound(on_sweep, registry), [sketch, model, kind], plot, **opts)
     nudge_btn.click(bound(on_nudge, registry), [sketch, model, target], nudge_out, **opts)

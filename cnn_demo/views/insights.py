@@ -38,6 +38,9 @@ def top_html(ins: insights.Insights, model, layer: str, channel: int) -> str:
         figs.append(f'<figure class="cx-map">{tag}<figcaption>#{idx[channel, k]} · {act[channel, k]:.2f}</figcaption></figure>')
     sub = (f"the 9 of 10,000 test digits that drive channel {channel} hardest; the box is the {size}×{size} patch "
            f"its strongest response sees (its receptive field); numbers: test index · activation")
+    if np.ptp(act[channel]) <= 1e-3 * max(abs(float(act[channel].max())), 1e-6):
+        sub += (". All nine tie: the channel answers most to a patch every digit has (usually blank paper), "
+                "so these examples say little about it; “Visualise this channel” shows more")
     return common.card(f"{layer}, channel {channel}: top examples", sub, f'<div class="cx-maps">{"".join(figs)}</div>')
 
 
