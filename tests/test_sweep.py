@@ -216,8 +216,10 @@ def test_why_tab_controls(page):
     wait_text(page, "#why-attr", "Grad-CAM on C1")
     pick(page, "why-class", "the prediction")
     page.locator("#why-go").click()
-    wait_text(page, "#why-status", "The model reads 7 (")
-    assert "rather than" not in text_of(page, "#why-attr")
+    wait_for(lambda: "Explaining" not in (t := text_of(page, "#why-status")) and "The model reads 7 (" in t, 30,
+             "why 7, not why 1")
+    wait_for(lambda: "Gradient saliency" in (t := text_of(page, "#why-attr")) and "rather than" not in t, 30,
+             "the attributions of 7 alone")
     pick(page, "why-ko-layer", "C3")
     wait_for(lambda: page.locator("#why-ko-filters label").count() == 16, 30, "C3's 16 filters")
     page.locator("#why-ko-filters label").nth(0).click()
