@@ -195,12 +195,13 @@ def first_layer_filters(model: StagedNet) -> torch.Tensor:
 def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
           on_event: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None,
-          evals_per_epoch: int = 1) -> TrainResult:
+          evals_per_epoch: int = 1, model: StagedNet | None = None) -> TrainResult:
     """Train `cfg.arch` on `data`; evaluate on the test set `evals_per_epoch` times an epoch.
 
     `on_event` gets a dict after every step ("step") and evaluation ("eval"); time spent
     evaluating and in callbacks is not counted in `train_seconds`. `should_stop` is
     polled every step: training then ends cleanly, keeping the best weights so far.
+    `model` trains a variant instead of a fresh `cfg.arch` (benchmarks/wider_tinycnn.py).
     """
     cfg.check()
     device = device or default_device()
@@ -216,7 +217,7 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
         x, y = x[idx], y[idx]
         xd = None if xd is None else xd[idx]
     tx, ty = data.raw("test", device), data.labels("test", device)
-    model = build(cfg.arch).to(device)
+    model = (model or build(cfg.arch)).to(device)
     teacher = checkpoints.load(cfg.teacher, device=device).model.eval() if cfg.teacher else None
     if device == "cpu":
         model = model.to(memory_format=torch.channels_last)
