@@ -217,7 +217,7 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
         x, y = x[idx], y[idx]
         xd = None if xd is None else xd[idx]
     tx, ty = data.raw("test", device), data.labels("test", device)
-    model = (model or build(cfg.arch)).to(device)
+    model = (build(cfg.arch) if model is None else model).to(device)
     teacher = checkpoints.load(cfg.teacher, device=device).model.eval() if cfg.teacher else None
     if device == "cpu":
         model = model.to(memory_format=torch.channels_last)
