@@ -94,18 +94,20 @@ class LeNet5(StagedNet):
 
 
 class TinyCNN(StagedNet):
-    """The smallest network that still shows two levels of features."""
+    """The smallest network that still shows two levels of features. Every checkpoint is
+    16/32 wide; other `widths` are for experiments (benchmarks/wider_tinycnn.py)."""
 
     arch = "tinycnn"
 
-    def __init__(self, **kw):
+    def __init__(self, widths: tuple[int, int] = (16, 32), **kw):
+        c1, c2 = widths
         super().__init__(OrderedDict([
-            ("conv1", nn.Conv2d(1, 16, 3, padding=1)), ("relu1", nn.ReLU()),
+            ("conv1", nn.Conv2d(1, c1, 3, padding=1)), ("relu1", nn.ReLU()),
             ("pool1", nn.MaxPool2d(2)),
-            ("conv2", nn.Conv2d(16, 32, 3, padding=1)), ("relu2", nn.ReLU()),
+            ("conv2", nn.Conv2d(c1, c2, 3, padding=1)), ("relu2", nn.ReLU()),
             ("pool2", nn.MaxPool2d(2)),
             ("flatten", nn.Flatten()),
-            ("fc", nn.Linear(32 * 7 * 7, 10)),
+            ("fc", nn.Linear(c2 * 7 * 7, 10)),
         ]), **kw)
 
 

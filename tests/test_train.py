@@ -130,9 +130,7 @@ def test_levers_are_bounded_and_not_for_hosted_runs(kw, msg):
 def test_a_variant_model_trains_in_place_of_the_architecture(tiny):
     """benchmarks/wider_tinycnn.py hands train() a wider TinyCNN: that model, not a fresh
     16/32 one, is what gets trained and returned."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from wider_tinycnn import WiderTinyCNN
-    wide = WiderTinyCNN(8, 24)
+    wide = build("tinycnn", widths=(8, 24))
     before = wide.conv2.weight.detach().clone()
     res = train(_cfg(arch="tinycnn"), tiny, device="cpu", model=wide)
     assert res.model is wide and res.model.conv2.weight.shape == (24, 8, 3, 3)
