@@ -1,7 +1,8 @@
 """Would a larger TinyCNN read unseen writers better? TinyCNN's two 3×3 layers at other
 widths, trained with the bundled recipe (`--augment --drawn 0.5`, 20 epochs, fp32)
 by the app's own loop, then scored writer by writer on the pen-drawn development digits.
-An experiment only: the app's TinyCNN (and every checkpoint made for it) stays 16/32 wide.
+The experiment that made the bundled TinyCNN 32/64 wide (now `python -m cnn_demo.train
+--widths 32 64`, `writer_recipes.py`'s w64 recipes, which gave the same figures as `--seed` here).
 
     OMP_NUM_THREADS=1 python benchmarks/wider_tinycnn.py --data-dir ../shared/data/mnist --widths 32 64 [--label-smoothing 0.1] [--seed 1]
 """

@@ -44,6 +44,11 @@ RECIPES = [
     ("tinycnn", "drawn-ls05", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.05"),
     ("tinycnn", "drawn-ls-30", "--augment --drawn 0.5 --epochs 30 --label-smoothing 0.1"),
     ("lenet5", "drawn-ls", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1"),
+    # a wider TinyCNN (32/64 filters; benchmarks/wider_tinycnn.py first) has the capacity that
+    # label smoothing took from the 16/32 one: bundled since its second round
+    ("tinycnn", "w64-ls", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64"),
+    ("tinycnn", "w64-ls-seed1", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64 --seed 1"),
+    ("tinycnn", "w64-ls-seed2", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64 --seed 2"),
 ]
 
 

@@ -53,7 +53,7 @@ class Checkpoint:
     def title(self) -> str:
         acc = self.meta.get("test_accuracy")
         acc = f", {acc:.2%} on MNIST" if isinstance(acc, float) else ""
-        return f"{self.name} ({ARCHS[self.arch].title}{acc})"
+        return f"{self.name} ({self.model.title}{acc})"
 
 
 def _text(v):
@@ -85,8 +85,17 @@ def _train_config(v):
     from .train import TrainConfig
     known = TrainConfig.__dataclass_fields__
     out = {k: x for k, x in v.items() if k in known and (isinstance(x, (bool, int, float))
-                                                          or isinstance(x, str) and len(x) <= 40)}
+                                                          or isinstance(x, str) and len(x) <= 40
+                                                          or k == "widths" and _short_ints(x))}
     return out if len(out) == len(v) else None
+
+
+def _short_ints(v) -> bool:
+    return isinstance(v, list) and len(v) <= 4 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+
+
+def _widths(v):
+    return v if _short_ints(v) else None
 
 
 # every metadata field the app reads, and how to read it (None: the value is not of its type)
@@ -94,6 +103,7 @@ META = {
     "arch": _text, "name": _text, "dataset": _text, "date": _text, "torch": _text, "safetensors": _text,
     "test_accuracy": _fraction, "epochs": _count, "epochs_completed": _count, "seed": _count,
     "train_seconds": _seconds, "mean": _number, "std": _number, "train_config": _train_config,
+    "widths": _widths,
 }
 
 
@@ -161,9 +171,9 @@ def save(model: StagedNet, folder: str | os.PathLike, meta: dict | None = None) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {
-        "arch": model.arch, "dataset": "MNIST", "mean": model.mean, "std": model.std,
+        "arch": model.arch, **model.kwargs(), "dataset": "MNIST", "mean": model.mean, "std": model.std,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        **versions(), **(meta or {}),
+        **versions(), **(meta or {}), **model.kwargs(),  # the model's own widths, whatever a meta says
     }
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     str_meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
@@ -283,7 +293,13 @@ def load(path: str | os.PathLike, name: str | None = None, device="cpu", inputs:
     if arch not in ARCHS:
         raise CheckpointError(f"{wfile.name} is for architecture {arch[:40]!r}, which this app does not know "
                               f"(known: {', '.join(ARCHS)}).")
-    check_state(build(arch), tensors, wfile.name)
+    kw = ARCHS[arch].cls.kwargs_for(tensors)  # TinyCNN's widths, read from its weights
+    try:
+        check_state(build(arch, **kw), tensors, wfile.name)
+    except ValueError as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{wfile.name}: {e}") from None
     if inputs == "mnist":
         mean, std = MNIST_MEAN, MNIST_STD
     elif inputs == "raw":
@@ -296,12 +312,14 @@ def load(path: str | os.PathLike, name: str | None = None, device="cpu", inputs:
     if not (0 <= mean <= 1 and 0.01 <= std <= 1):
         raise CheckpointError(f"{wfile.name} has an implausible normalisation (mean {mean:.4g}, std {std:.4g}; "
                               "expected a mean in [0, 1] and a std in [0.01, 1]).")
-    model = build(arch, mean=mean, std=std)
+    model = build(arch, mean=mean, std=std, **kw)
     model.load_state_dict(tensors, strict=True)
     model.to(device).eval()
     check_outputs(model, wfile.name)
     name = name or meta.get("name") or wfile.parent.name
-    return Checkpoint(name, model, {**meta, "arch": arch, "mean": mean, "std": std}, wfile.parent, notes, found)
+    meta.pop("widths", None)  # the weights say, not the config
+    return Checkpoint(name, model, {**meta, "arch": arch, "mean": mean, "std": std, **model.kwargs()},
+                      wfile.parent, notes, found)
 
 
 @torch.inference_mode()
@@ -346,4 +364,4 @@ def check_state(model: StagedNet, tensors: dict, label: str) -> None:
             problems.append(f"{k} holds values beyond ±{MAX_WEIGHT_VALUE:g} (trained weights of these "
                             "networks stay within ±10)")
     if problems:
-        raise CheckpointError(f"{label} does not match {ARCHS[model.arch].title}: " + "; ".join(problems) + ".")
+        raise CheckpointError(f"{label} does not match {model.title}: " + "; ".join(problems) + ".")

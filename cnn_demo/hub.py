@@ -273,7 +273,7 @@ def card(ck: Checkpoint, repo_id: str) -> str:
     training = ", ".join(f"{k}={v}" for k, v in tc.items()).replace("|", "/") if tc else "not recorded"
     acc = meta.get("test_accuracy")
     info = ARCHS[ck.arch]
-    return MODEL_CARD.format(arch=ck.arch, title=info.title, description=info.description, repo_id=repo_id,
+    return MODEL_CARD.format(arch=ck.arch, title=ck.model.title, description=info.description, repo_id=repo_id,
                              accuracy=f"{acc:.4f}" if isinstance(acc, float) else "not recorded",
                              training=training, mean=ck.model.mean, std=ck.model.std)
 

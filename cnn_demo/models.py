@@ -38,6 +38,20 @@ class StagedNet(nn.Sequential):
             x = module(x)
             yield name, x
 
+    def kwargs(self) -> dict:
+        """The constructor arguments beyond the architecture (saved with a checkpoint)."""
+        return {}
+
+    @property
+    def title(self) -> str:
+        """The architecture's name as the learner reads it."""
+        return ARCHS[self.arch].title
+
+    @staticmethod
+    def kwargs_for(tensors: dict) -> dict:
+        """The constructor arguments a state's tensor shapes imply."""
+        return {}
+
     @property
     def names(self) -> list[str]:
         return [n for n, _ in self.named_children()]
@@ -94,13 +108,15 @@ class LeNet5(StagedNet):
 
 
 class TinyCNN(StagedNet):
-    """The smallest network that still shows two levels of features. Every checkpoint is
-    16/32 wide; other `widths` are for experiments (benchmarks/wider_tinycnn.py)."""
+    """The smallest network that still shows two levels of features. `widths` are its two
+    layers' filter counts: 16/32 as every older checkpoint has them; the bundled one is 32/64,
+    which reads the drawings of unseen writers better (BENCHMARKS.md, "Unseen writers")."""
 
     arch = "tinycnn"
+    MAX_WIDTHS = (64, 128)  # a checkpoint wider than this is refused: every visitor's strokes run through it
 
-    def __init__(self, widths: tuple[int, int] = (16, 32), **kw):
-        c1, c2 = widths
+    def __init__(self, widths=(16, 32), **kw):
+        c1, c2 = check_widths(widths)
         super().__init__(OrderedDict([
             ("conv1", nn.Conv2d(1, c1, 3, padding=1)), ("relu1", nn.ReLU()),
             ("pool1", nn.MaxPool2d(2)),
@@ -109,6 +125,35 @@ class TinyCNN(StagedNet):
             ("flatten", nn.Flatten()),
             ("fc", nn.Linear(c2 * 7 * 7, 10)),
         ]), **kw)
+        self.widths = (c1, c2)
+
+    def kwargs(self) -> dict:
+        return {"widths": self.widths}
+
+    @property
+    def title(self) -> str:
+        return "TinyCNN" if self.widths == (16, 32) else f"TinyCNN {self.widths[0]}/{self.widths[1]}"
+
+    @staticmethod
+    def kwargs_for(tensors: dict) -> dict:
+        """The widths a state's tensors were made with (the weights are authoritative)."""
+        ws = [tensors.get(f"{n}.weight") for n in ("conv1", "conv2")]
+        if all(isinstance(w, torch.Tensor) and w.ndim == 4 for w in ws):
+            return {"widths": (int(ws[0].shape[0]), int(ws[1].shape[0]))}
+        return {}
+
+
+def check_widths(widths) -> tuple[int, int]:
+    """TinyCNN's two filter counts, whole and within `TinyCNN.MAX_WIDTHS`; a sentence otherwise."""
+    try:
+        c1, c2 = widths
+        ok = all(not isinstance(w, bool) and int(w) == w for w in (c1, c2))
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok or not (1 <= c1 <= TinyCNN.MAX_WIDTHS[0] and 1 <= c2 <= TinyCNN.MAX_WIDTHS[1]):
+        raise ValueError(f"TinyCNN's widths are two whole numbers of filters, at most "
+                         f"{TinyCNN.MAX_WIDTHS[0]} and {TinyCNN.MAX_WIDTHS[1]}, not {str(widths)[:30]}.")
+    return int(c1), int(c2)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models import ARCHS, MNIST_MEAN, MNIST_STD, build
+from .models import ARCHS, MNIST_MEAN, MNIST_STD, TinyCNN, build
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "digits"
 
@@ -28,8 +28,18 @@ TEMPLATES = [  # (architecture, what is different, layer shapes)
     ("lenet5", "", LENET5),
     # LeNet-5 as many write it (a "SimpleCNN"): C5 a Linear(16·5·5 → 120) after flattening S4
     ("lenet5", "its Linear(400, 120) read as C5's 5×5 convolution", LENET5[:2] + [("C5", (120, 400))] + LENET5[3:]),
-    ("tinycnn", "", [("conv1", (16, 1, 3, 3)), ("conv2", (32, 16, 3, 3)), ("fc", (10, 32 * 7 * 7))]),
 ]
+
+
+def tinycnn(c1: int, c2: int) -> list:
+    """TinyCNN's layer shapes at any widths (16/32 for most checkpoints)."""
+    return [("conv1", (c1, 1, 3, 3)), ("conv2", (c2, c1, 3, 3)), ("fc", (10, c2 * 7 * 7))]
+
+
+def _templates(got: list) -> list:
+    """The fixed templates, and TinyCNN at the widths these layers have (if they look like it)."""
+    c1, c2 = (got[0][0], got[1][0]) if len(got) == 3 and len(got[0]) == 4 == len(got[1]) else (16, 32)
+    return TEMPLATES + [("tinycnn", "", tinycnn(c1, c2))]
 
 
 class NotRecognised(ValueError):
@@ -99,10 +109,15 @@ def recognise(tensors: dict) -> Recognised:
     """Which of the app's networks these tensors are, renamed and reshaped onto it."""
     layers = _in_order(_layers(tensors))
     got = [tuple(w.shape) for _, w, _ in layers]
-    for arch, variant, template in TEMPLATES:
+    for arch, variant, template in _templates(got):
         if got != [shape for _, shape in template]:
             continue
-        want = build(arch).state_dict()
+        kw = {"widths": (got[0][0], got[1][0])} if arch == "tinycnn" else {}
+        try:
+            want = build(arch, **kw).state_dict()
+        except ValueError:  # wider than the app serves
+            raise NotRecognised(f"it has TinyCNN's shape with {got[0][0]}/{got[1][0]} filters, wider than the "
+                                f"app serves (at most {TinyCNN.MAX_WIDTHS[0]}/{TinyCNN.MAX_WIDTHS[1]})") from None
         out, notes = {}, []
         for (name, w, b), (app_name, _) in zip(layers, template):
             w_shape = tuple(want[f"{app_name}.weight"].shape)
@@ -112,12 +127,15 @@ def recognise(tensors: dict) -> Recognised:
                 notes.append(f"{name} has no bias (zeros used)")
             out[f"{app_name}.bias"] = b
         renamed = [f"{n} → {a}" for (n, _, _), (a, _) in zip(layers, template) if n != a]
-        how = [f"Recognised as {ARCHS[arch].title} from its tensors' shapes"] + ([variant] if variant else [])
+        title = ARCHS[arch].title + (f" {kw['widths'][0]}/{kw['widths'][1]}" if kw.get("widths", (16, 32)) != (16, 32)
+                                     else "")
+        how = [f"Recognised as {title} from its tensors' shapes"] + ([variant] if variant else [])
         if renamed:
             how.append("layers renamed " + ", ".join(renamed))
         return Recognised(arch, out, "; ".join(how + notes) + ".")
     need = "; ".join(f"{ARCHS[arch].title}{' with C5 as a Linear(400, 120)' if v else ''}"
                      f": {', '.join(str(list(s)) for _, s in template)}" for arch, v, template in TEMPLATES)
+    need += "; TinyCNN: [c1, 1, 3, 3], [c2, c1, 3, 3], [10, c2·49] (16/32 as a rule)"
     raise NotRecognised(f"its layers ({_shapes(layers)}) fit none of the app's networks ({need})")
 
 
@@ -161,7 +179,7 @@ def normalisation(arch: str, tensors: dict) -> tuple[float, float, str]:
     x, y, source = probe_digits()
     acc = {}
     for mean, std in SAID:
-        m = build(arch, mean=mean, std=std)
+        m = build(arch, mean=mean, std=std, **ARCHS[arch].cls.kwargs_for(tensors))
         m.load_state_dict(tensors)
         acc[(mean, std)] = float((m.eval()(x).argmax(1) == y).float().mean())
     best = max(SAID, key=lambda k: acc[k])  # SAID lists MNIST's first: it wins a tie
@@ -170,4 +188,4 @@ def normalisation(arch: str, tensors: dict) -> tuple[float, float, str]:
                               f"{acc[other]:.1%} with {SAID[other]}")
 
 
-__all__ = ["recognise", "normalisation", "Recognised", "NotRecognised", "TEMPLATES"]
+__all__ = ["recognise", "normalisation", "Recognised", "NotRecognised", "TEMPLATES", "tinycnn"]

@@ -20,7 +20,7 @@ from . import checkpoints
 from .augment import augment as augment_batch
 from .data import DataError, MNIST, load_mnist, to_float
 from .evaluate import accuracy
-from .models import ARCHS, StagedNet, UnknownArch, build
+from .models import ARCHS, StagedNet, UnknownArch, build, check_widths
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
@@ -44,6 +44,7 @@ class TrainConfig:
     warp: float = 0.0  # elastic distortion's strength in the augmented share (0: none)
     drawn: float = 0.0  # share of training digits shown as the Draw tab preprocesses them (as_drawn)
     teacher: str = ""  # a checkpoint folder whose answers are learnt too (distillation); command line only
+    widths: tuple = ()  # TinyCNN's two filter counts (empty: 16/32); command line only
 
     def check(self) -> "TrainConfig":
         if self.arch not in ARCHS:
@@ -70,12 +71,16 @@ class TrainConfig:
             raise ValueError(f"The drawn share must be between 0 and 1, not {self.drawn}.")
         if not isinstance(self.teacher, str):
             raise ValueError("The teacher must be a checkpoint folder's path.")
+        if self.widths:
+            if self.arch != "tinycnn":
+                raise ValueError(f"Widths are TinyCNN's; {self.arch} has its own.")
+            self.widths = check_widths(self.widths)
         return self
 
     @classmethod
     def make(cls, arch="lenet5", epochs=3, batch_size=128, optimizer="adam", lr=3e-3, schedule="onecycle",
              augment=False, train_size=0, seed=0, weight_decay=0.0, label_smoothing=0.0, precision="auto",
-             warp=0.0, drawn=0.0, teacher="", *, hosted: bool = True) -> "TrainConfig":
+             warp=0.0, drawn=0.0, teacher="", widths=(), *, hosted: bool = True) -> "TrainConfig":
         """The one way a configuration is made — the CLI, the Train tab, /train and a run's own
         process alike: every value read as its type (a sentence when it cannot be), checked,
         and, for a run the app hosts, bounded (`limits.check_training`)."""
@@ -87,11 +92,13 @@ class TrainConfig:
                   seed=_whole(seed or 0, "The seed"), weight_decay=_real(weight_decay, "The weight decay"),
                   label_smoothing=_real(label_smoothing, "The label smoothing"),
                   precision=_text(precision, "The precision"), warp=_real(warp, "The warp"),
-                  drawn=_real(drawn, "The drawn share"), teacher=str(teacher or "")).check()
+                  drawn=_real(drawn, "The drawn share"), teacher=str(teacher or ""),
+                  widths=_widths(widths)).check()
         if hosted:
             check_training(cfg.epochs, cfg.batch_size, cfg.train_size)
-            if cfg.teacher or cfg.drawn:  # a path on the server, a minute of its CPU: not for visitors
-                raise ValueError("A teacher network and drawn digits are for training from the command line.")
+            if cfg.teacher or cfg.drawn or cfg.widths:  # a path on the server, minutes of its CPU: not for visitors
+                raise ValueError("A teacher network, drawn digits and other widths are for training from the "
+                                 "command line.")
         return cfg
 
 
@@ -103,6 +110,14 @@ def _whole(v, name: str) -> int:
     if not math.isfinite(f) or f != int(f):
         raise ValueError(f"{name} must be a whole number, not {str(v)[:20]!r}.")
     return int(f)
+
+
+def _widths(v) -> tuple:
+    if v is None or isinstance(v, (list, tuple)) and len(v) == 0:
+        return ()
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise ValueError(f"Widths are two numbers of filters, not {str(v)[:30]!r}.")
+    return tuple(_whole(w, "A width") for w in v)
 
 
 def _real(v, name: str) -> float:
@@ -217,7 +232,9 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
         x, y = x[idx], y[idx]
         xd = None if xd is None else xd[idx]
     tx, ty = data.raw("test", device), data.labels("test", device)
-    model = (build(cfg.arch) if model is None else model).to(device)
+    if model is None:
+        model = build(cfg.arch, **({"widths": cfg.widths} if cfg.widths else {}))
+    model = model.to(device)
     teacher = checkpoints.load(cfg.teacher, device=device).model.eval() if cfg.teacher else None
     if device == "cpu":
         model = model.to(memory_format=torch.channels_last)
@@ -325,12 +342,14 @@ def main(argv=None) -> int:
     p.add_argument("--drawn", type=float, default=d.drawn,
                    help="share of training digits shown as the Draw tab preprocesses a drawing (0 to 1)")
     p.add_argument("--teacher", default="", help="a checkpoint folder to distil from (its answers on each batch)")
+    p.add_argument("--widths", type=int, nargs=2, default=None, metavar=("CONV1", "CONV2"),
+                   help="TinyCNN's filter counts (default 16 32; the bundled checkpoint is 32 64)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     a = p.parse_args(argv)
     try:
         cfg = TrainConfig.make(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
                                a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision,
-                               a.warp, a.drawn, a.teacher, hosted=False)
+                               a.warp, a.drawn, a.teacher, a.widths, hosted=False)
         checkpoints.check_name(Path(a.out).name)
         data = load_mnist(a.data_dir)
     except (ValueError, DataError) as e:

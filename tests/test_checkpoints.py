@@ -27,6 +27,29 @@ def test_roundtrip_keeps_weights_and_metadata(tmp_path):
     assert json.loads((tmp_path / "ck" / "config.json").read_text())["arch"] == "tinycnn"
 
 
+def test_a_wider_tinycnn_keeps_its_widths_and_its_weights_decide_them(tmp_path):
+    """TinyCNN's widths are part of a checkpoint: written to config.json and the weights'
+    metadata, read back from the weights' shapes (a config that says otherwise is not
+    believed), and a width beyond what the app serves is refused in a sentence."""
+    m = build("tinycnn", widths=(32, 64))
+    checkpoints.save(m, tmp_path / "wide", {"widths": [16, 32]})
+    assert json.loads((tmp_path / "wide" / "config.json").read_text())["widths"] == [32, 64]
+    ck = checkpoints.load(tmp_path / "wide")
+    assert ck.model.widths == (32, 64) and ck.meta["widths"] == (32, 64) and "TinyCNN 32/64" in ck.title
+    assert ck.model.channels("conv2") == 64
+    save_file(m.state_dict(), str(tmp_path / "model.safetensors"), metadata={"arch": "tinycnn", "widths": "[16, 32]"})
+    assert checkpoints.load(tmp_path / "model.safetensors").model.widths == (32, 64)
+    wide = {k: torch.zeros(v.shape[0] * 5, *v.shape[1:]) if k.startswith("conv1") else v
+            for k, v in build("tinycnn").state_dict().items()}
+    save_file(wide, str(tmp_path / "model.safetensors"), metadata={"arch": "tinycnn"})
+    with pytest.raises(CheckpointError, match=r"widths are two whole numbers of filters, at most 64 and 128, "
+                                              r"not \(80, 32\)"):
+        checkpoints.load(tmp_path / "model.safetensors")
+    lenet = build("lenet5")
+    save_file(lenet.state_dict(), str(tmp_path / "model.safetensors"), metadata={"arch": "lenet5", "widths": "[1, 2]"})
+    assert "widths" not in checkpoints.load(tmp_path / "model.safetensors").meta
+
+
 def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path, monkeypatch):
     good = build("lenet5")
     checkpoints.save(good, tmp_path / "ck")

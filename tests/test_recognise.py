@@ -65,8 +65,9 @@ class RawTiny(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
-        self.pool, self.fc = nn.MaxPool2d(2), nn.Linear(32 * 7 * 7, 10)
+        c1, c2 = TINY.widths
+        self.conv1, self.conv2 = nn.Conv2d(1, c1, 3, padding=1), nn.Conv2d(c1, c2, 3, padding=1)
+        self.pool, self.fc = nn.MaxPool2d(2), nn.Linear(c2 * 7 * 7, 10)
         sd = {k: v.clone() for k, v in TINY.state_dict().items()}
         w = sd["conv1.weight"]
         sd["conv1.bias"] = sd["conv1.bias"] - TINY.mean / TINY.std * w.sum((1, 2, 3))
@@ -118,7 +119,8 @@ def test_a_pytorch_model_hub_mixin_folder(tmp_path):
 def test_the_learner_may_say_what_the_inputs_are(tmp_path):
     folder = saved(tmp_path, RawTiny())
     assert checkpoints.load(folder, inputs="mnist").model.mean == pytest.approx(MNIST_MEAN)
-    assert checkpoints.load(folder, inputs="raw").found == ["Recognised as TinyCNN from its tensors' shapes."]
+    assert checkpoints.load(folder, inputs="raw").found == [f"Recognised as {TINY.title} from its tensors' shapes."]
+    assert TINY.title == "TinyCNN 32/64"  # the bundled one
     with pytest.raises(CheckpointError, match="Inputs must be one of auto, mnist, raw"):
         checkpoints.load(folder, inputs="loud")
 
@@ -129,13 +131,35 @@ def test_without_mnist_the_example_digits_decide(tmp_path, monkeypatch):
     assert ck.model.mean == pytest.approx(MNIST_MEAN) and "310 distorted example digits" in ck.found[1]
 
 
+def test_a_tinycnn_of_other_widths_is_read_at_its_widths_and_a_huge_one_refused(tmp_path):
+    """A notebook's TinyCNN with 24/48 filters: recognised at those widths, same outputs; one
+    wider than the app serves gets the app's sentence, not an out-of-memory."""
+    def notebook(c1, c2):
+        return nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(c2 * 49, 10))
+    torch.manual_seed(0)
+    mine = notebook(24, 48)
+    ck = checkpoints.load(saved(tmp_path, mine), inputs="raw")
+    assert ck.model.widths == (24, 48) and ck.meta["widths"] == (24, 48)
+    assert ck.found == ["Recognised as TinyCNN 24/48 from its tensors' shapes; layers renamed 0 → conv1, "
+                        "3 → conv2, 7 → fc."]
+    assert "TinyCNN 24/48" in ck.title
+    with torch.no_grad():
+        assert torch.allclose(ck.model(X), mine(X), atol=1e-5)
+    with pytest.raises(CheckpointError, match=r"TinyCNN's shape with 96/32 filters, wider than the app serves "
+                                              r"\(at most 64/128\)"):
+        checkpoints.load(saved(tmp_path, notebook(96, 32), name="wide.safetensors"))
+
+
 def test_what_does_not_fit_is_named(tmp_path):
     odd = nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 24 * 24, 10))
     with pytest.raises(CheckpointError) as e:
         checkpoints.load(saved(tmp_path, odd))
     msg = str(e.value)
     assert "does not say which architecture it is" in msg and "0.weight [8, 1, 5, 5]" in msg
-    assert "3.weight [10, 4608]" in msg and "LeNet-5: [6, 1, 5, 5]" in msg and "TinyCNN: [16, 1, 3, 3]" in msg
+    assert "3.weight [10, 4608]" in msg and "LeNet-5: [6, 1, 5, 5]" in msg
+    assert "TinyCNN: [c1, 1, 3, 3], [c2, c1, 3, 3], [10, c2·49]" in msg
     bn = nn.Sequential(nn.Conv2d(1, 6, 5), nn.BatchNorm2d(6))
     with pytest.raises(CheckpointError, match="batch normalisation"):
         checkpoints.load(saved(tmp_path, bn, name="bn.safetensors"))

@@ -127,6 +127,26 @@ def test_levers_are_bounded_and_not_for_hosted_runs(kw, msg):
         assert TrainConfig.make("tinycnn", 1, 64, hosted=False, **kw)
 
 
+def test_cli_trains_a_tinycnn_at_other_widths(tiny_mnist_dir, tmp_path):
+    """`--widths` is how the bundled 32/64 TinyCNN is made: the checkpoint has those widths and
+    says so in its recipe; widths are refused for LeNet-5, beyond the bounds and for hosted runs."""
+    out = tmp_path / "wide"
+    r = run_cli("cnn_demo.train", "--arch", "tinycnn", "--widths", "8", "24", "--data-dir", str(tiny_mnist_dir),
+                "--out", str(out), "--epochs", "1", "--batch-size", "512", "--train-size", "512")
+    assert r.returncode == 0, r.stderr
+    ck = checkpoints.load(out)
+    assert ck.model.widths == (8, 24) and ck.meta["train_config"]["widths"] == [8, 24]
+    assert TrainConfig.make(**{**ck.meta["train_config"], "hosted": False}).widths == (8, 24)
+    for kw, msg in [(dict(arch="lenet5", widths=[4, 4]), "Widths are TinyCNN's"),
+                    (dict(widths=[500, 32]), "at most 64 and 128"), (dict(widths=[32]), "two numbers"),
+                    (dict(widths=["a", 3]), "whole number")]:
+        with pytest.raises(ValueError, match=msg):
+            TrainConfig.make(**{"arch": "tinycnn", **kw}, hosted=False)
+    with pytest.raises(ValueError, match="command line"):
+        TrainConfig.make("tinycnn", widths=[32, 64])
+    assert TrainConfig.make("tinycnn", widths=[]).widths == ()
+
+
 def test_a_variant_model_trains_in_place_of_the_architecture(tiny):
     """benchmarks/wider_tinycnn.py hands train() a wider TinyCNN: that model, not a fresh
     16/32 one, is what gets trained and returned."""
