@@ -45,3 +45,27 @@ def test_png_decodes_to_exactly_the_pixels(shape):
     a = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
     back = np.asarray(Image.open(io.BytesIO(render.png(a))))
     assert back.shape == a.shape and np.array_equal(back, a)
+
+
+@pytest.mark.parametrize("shape", [(64, 14, 14), (6, 28, 28), (3, 5, 7), (120, 28, 28)])
+def test_a_feature_mosaic_is_one_byte_a_pixel_and_shows_the_colormap(shape):
+    """Stage mosaics go as palette PNGs (one byte a pixel): decoded, each map's pixel is the
+    colormap's colour of its value (to one step of 255), the tiles sit where unit.js expects
+    them, and the grey between them is exact. Small ones use the hand-written encoder, large
+    ones PIL's; NaN shows as the bottom of the scale, not as noise."""
+    import io
+    from PIL import Image
+    maps = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    maps[0, 0, 0] = np.nan
+    img, scale = render.feature_mosaic(maps, 8)
+    back = np.asarray(Image.open(io.BytesIO(render.png(img))).convert("RGB")).astype(int)
+    c, h, w = shape
+    cols = min(c, 8)
+    assert back.shape == img.shape == ((-(-c // cols)) * (h + 1) - 1, cols * (w + 1) - 1, 3)
+    want = render.colorize(np.nan_to_num(maps, nan=scale[1]), *scale).astype(int)
+    for i in range(c):
+        r, q = divmod(i, cols)
+        tile = back[r * (h + 1): r * (h + 1) + h, q * (w + 1): q * (w + 1) + w]
+        assert np.abs(tile - want[i]).max() <= 4, i
+    assert c <= cols or (back[h, :] == render.GAP).all()  # the row of grey under the first row of tiles
+    assert (back[:h, w] == render.GAP).all()  # and the column right of the first tile
