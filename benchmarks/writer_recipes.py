@@ -49,6 +49,9 @@ RECIPES = [
     ("tinycnn", "w64-ls", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64"),
     ("tinycnn", "w64-ls-seed1", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64 --seed 1"),
     ("tinycnn", "w64-ls-seed2", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64 --seed 2"),
+    # LeNet-5 (its shape fixed by name) learning from the wider TinyCNN's answers
+    ("lenet5", "drawn-distil-w64", "--augment --drawn 0.5 --epochs 20 --teacher {out}/tinycnn-w64-ls"),
+    ("lenet5", "drawn-distil-w64-seed1", "--augment --drawn 0.5 --epochs 20 --teacher {out}/tinycnn-w64-ls --seed 1"),
 ]
 
 
