@@ -171,7 +171,7 @@ def save(model: StagedNet, folder: str | os.PathLike, meta: dict | None = None) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     meta = {
-        "arch": model.arch, **model.kwargs(), "dataset": "MNIST", "mean": model.mean, "std": model.std,
+        "arch": model.arch, "dataset": "MNIST", "mean": model.mean, "std": model.std,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **versions(), **(meta or {}), **model.kwargs(),  # the model's own widths, whatever a meta says
     }

@@ -110,7 +110,7 @@ class LeNet5(StagedNet):
 class TinyCNN(StagedNet):
     """The smallest network that still shows two levels of features. `widths` are its two
     layers' filter counts: 16/32 as every older checkpoint has them; the bundled one is 32/64,
-    which reads the drawings of unseen writers better (BENCHMARKS.md, "Unseen writers")."""
+    which reads writers it never saw better (BENCHMARKS.md, "Unseen writers")."""
 
     arch = "tinycnn"
     MAX_WIDTHS = (64, 128)  # a checkpoint wider than this is refused: every visitor's strokes run through it

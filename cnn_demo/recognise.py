@@ -114,10 +114,11 @@ def recognise(tensors: dict) -> Recognised:
             continue
         kw = {"widths": (got[0][0], got[1][0])} if arch == "tinycnn" else {}
         try:
-            want = build(arch, **kw).state_dict()
+            app_model = build(arch, **kw)
         except ValueError:  # wider than the app serves
             raise NotRecognised(f"it has TinyCNN's shape with {got[0][0]}/{got[1][0]} filters, wider than the "
                                 f"app serves (at most {TinyCNN.MAX_WIDTHS[0]}/{TinyCNN.MAX_WIDTHS[1]})") from None
+        want = app_model.state_dict()
         out, notes = {}, []
         for (name, w, b), (app_name, _) in zip(layers, template):
             w_shape = tuple(want[f"{app_name}.weight"].shape)
@@ -127,9 +128,7 @@ def recognise(tensors: dict) -> Recognised:
                 notes.append(f"{name} has no bias (zeros used)")
             out[f"{app_name}.bias"] = b
         renamed = [f"{n} → {a}" for (n, _, _), (a, _) in zip(layers, template) if n != a]
-        title = ARCHS[arch].title + (f" {kw['widths'][0]}/{kw['widths'][1]}" if kw.get("widths", (16, 32)) != (16, 32)
-                                     else "")
-        how = [f"Recognised as {title} from its tensors' shapes"] + ([variant] if variant else [])
+        how = [f"Recognised as {app_model.title} from its tensors' shapes"] + ([variant] if variant else [])
         if renamed:
             how.append("layers renamed " + ", ".join(renamed))
         return Recognised(arch, out, "; ".join(how + notes) + ".")
