@@ -11,11 +11,15 @@ candidate that reads the *other* writers best is chosen, and its accuracy on thi
 what is reported (leave one writer out). Choosing by all writers and reporting on the same
 writers would flatter the winner.
 
-    python benchmarks/pen_digits.py [--checkpoints lenet5 tinycnn] [--candidates runs/recipes/*]
+With `--ensembles`, every pair of the `--checkpoints` is also scored as one reader (the
+average of their two softmaxes): whether two networks are worth running where one is shown.
+
+    python benchmarks/pen_digits.py [--checkpoints lenet5 tinycnn] [--candidates runs/recipes/*] [--ensembles]
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -83,6 +87,17 @@ def right(model, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     return (model(x).argmax(1) == y).numpy()
 
 
+class Averaged(torch.nn.Module):
+    """Two networks as one reader: the log of their averaged probabilities."""
+
+    def __init__(self, a, b):
+        super().__init__()
+        self.a, self.b = a, b
+
+    def forward(self, x):
+        return ((torch.softmax(self.a(x), 1) + torch.softmax(self.b(x), 1)) / 2).log()
+
+
 def per_writer(ok: np.ndarray, writers: np.ndarray) -> dict[int, float]:
     return {int(w): float(ok[writers == w].mean()) for w in np.unique(writers)}
 
@@ -121,6 +136,7 @@ def main(argv=None):
                    help="checkpoints competing per architecture; adds the held-out-writer figure")
     p.add_argument("--layouts", type=int, default=1, help="render each digit this many ways (seeds)")
     p.add_argument("--tta", action="store_true", help="average each network over 9 small variants of the input")
+    p.add_argument("--ensembles", action="store_true", help="also score each pair of --checkpoints averaged")
     p.add_argument("--no-width", action="store_true", help="skip stroke-width normalisation (for comparison)")
     a = p.parse_args(argv)
     global TTA
@@ -136,13 +152,23 @@ def main(argv=None):
           f"brush {strokes.BRUSH}px, {a.layouts} random layout(s) each; preprocessing {ms:.2f} ms/digit\n")
     print(f"| checkpoint | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all | over writers: mean ± sd (min) | centred |")
     print(f"|---|---|{'---|' * len(ws)}---|---|---|")
+    models = {}
     for name in a.checkpoints:
         ck = load(name)
+        models[Path(name).name] = ck.model
         ok = right(ck.model, x, y)
         pw = per_writer(ok, writers)
         c = right(ck.model, centred, y[:len(digits)]).mean()
         print(f"| {Path(name).name} | {mnist(ck)} | {' | '.join(f'{pw[w]:.1%}' for w in ws)} | {ok.mean():.2%} | "
               f"{spread(pw.values())} | {c:.2%} |")
+    if a.ensembles:
+        print("\nPairs, each read as the average of the two networks' softmaxes:\n")
+        print(f"| pair | {' | '.join(f'writer {w}' for w in ws)} | all | over writers: mean ± sd (min) |")
+        print(f"|---|{'---|' * len(ws)}---|---|")
+        for (n1, m1), (n2, m2) in itertools.combinations(models.items(), 2):
+            ok = right(Averaged(m1, m2), x, y)
+            pw = per_writer(ok, writers)
+            print(f"| {n1} + {n2} | {' | '.join(f'{pw[w]:.1%}' for w in ws)} | {ok.mean():.2%} | {spread(pw.values())} |")
     if a.candidates:
         by_arch: dict[str, dict[str, np.ndarray]] = {}
         for c in a.candidates:
