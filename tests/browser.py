@@ -92,8 +92,16 @@ def text_of(page, selector: str) -> str:
 
 
 def wait_text(page, selector: str, needle: str, timeout: float = 30) -> str:
-    return wait_for(lambda: needle in text_of(page, selector) and text_of(page, selector), timeout,
-                    f"{needle!r} in {selector}")
+    """Wait until the element's text has `needle`; a failure quotes what it said instead."""
+    seen = [""]
+
+    def check():
+        seen[0] = text_of(page, selector)
+        return needle in seen[0] and seen[0]
+    try:
+        return wait_for(check, timeout, f"{needle!r} in {selector}")
+    except AssertionError:
+        raise AssertionError(f"waited {timeout} s for {needle!r} in {selector}; it said: {seen[0][-600:]!r}") from None
 
 
 def pick(page, elem_id: str, option: str):
