@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -81,21 +80,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     r = train(cfg, load_mnist(a.data_dir), device="cpu", model=model)
     minutes = (time.perf_counter() - t0) / 60
-    digits = pen_digits.load_digits(pen_digits.DEV)
-    y = torch.tensor([d["label"] for d in digits])
-    writers = np.array([d["writer"] for d in digits])
-    rows = []
-    for layout in ("varied", "centred"):
-        x, _ = pen_digits.inputs(digits, layout)
-        with torch.no_grad():
-            ok = pen_digits.right(r.model, x, y)
-        rows.append((layout, ok))
-    pw = pen_digits.per_writer(rows[0][1], writers)
-    ws = sorted(pw)
-    print(f"| arch | seed | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all 999 | centred | minutes |")
-    print(f"|---|---|---|{'---|' * len(ws)}---|---|---|")
-    print(f"| {a.arch} deskewed | {a.seed} | {r.test_accuracy:.2%} | {' | '.join(f'{pw[w]:.1%}' for w in ws)} | "
-          f"{rows[0][1].mean():.2%} | {rows[1][1].mean():.2%} | {minutes:.1f} |")
+    print(pen_digits.report(r.model, {"arch": f"{a.arch} deskewed", "seed": str(a.seed)}, r.test_accuracy, minutes))
 
 
 if __name__ == "__main__":

@@ -144,7 +144,6 @@ def main(argv=None):
     honest.start()
     time.sleep(2)
 
-    digit = (ROOT / "examples" / "digits" / "mnist-test-0000-label7.png").read_bytes()
     huge_png = image_bytes(Image.new("L", (13000, 13000), 255), compress_level=9)
     rgba = image_bytes(Image.new("RGBA", (6300, 6300), (255, 255, 255, 255)), compress_level=9)
     allowed = image_bytes(Image.new("RGBA", (4000, 3000), (255, 255, 255, 255)))

@@ -118,6 +118,23 @@ def spread(values) -> str:
     return f"{v.mean():.2%} ± {v.std(ddof=1) if len(v) > 1 else 0:.2%} (min {v.min():.2%})"
 
 
+def report(model, lead: dict[str, str], mnist_accuracy: float, minutes: float, data: Path = DEV) -> str:
+    """One trained network on the development digits, writer by writer (varied layout) and
+    centred, as a markdown table of one row after the `lead` columns: what the experiment
+    scripts (`wider_tinycnn.py`, `deskew.py`, `redrawn.py`) print."""
+    digits = load_digits(data)
+    y = torch.tensor([d["label"] for d in digits])
+    writers = np.array([d["writer"] for d in digits])
+    ok, centred = (right(model, inputs(digits, layout)[0], y) for layout in ("varied", "centred"))
+    pw = per_writer(ok, writers)
+    ws = sorted(pw)
+    return "\n".join([
+        f"| {' | '.join(lead)} | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all {len(digits)} | centred | minutes |",
+        f"|{'---|' * (len(lead) + len(ws) + 4)}",
+        f"| {' | '.join(lead.values())} | {mnist_accuracy:.2%} | {' | '.join(f'{pw[w]:.1%}' for w in ws)} | "
+        f"{ok.mean():.2%} | {centred.mean():.2%} | {minutes:.1f} |"])
+
+
 def load(name: str):
     p = Path(name)
     return checkpoints.load(p if p.exists() else ROOT / "checkpoints" / name)

@@ -129,19 +129,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     r = train(cfg, data, device="cpu", model=build(a.arch))
     minutes = (time.perf_counter() - t0) / 60
-    digits = pen_digits.load_digits(pen_digits.DEV)
-    y = torch.tensor([d["label"] for d in digits])
-    writers = np.array([d["writer"] for d in digits])
-    oks = []
-    for layout in ("varied", "centred"):
-        x, _ = pen_digits.inputs(digits, layout)
-        oks.append(pen_digits.right(r.model, x, y))
-    pw = pen_digits.per_writer(oks[0], writers)
-    ws = sorted(pw)
-    print(f"| arch | seed | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all 999 | centred | minutes |")
-    print(f"|---|---|---|{'---|' * len(ws)}---|---|---|")
-    print(f"| {a.arch} redrawn | {a.seed} | {r.test_accuracy:.2%} | {' | '.join(f'{pw[w]:.1%}' for w in ws)} | "
-          f"{oks[0].mean():.2%} | {oks[1].mean():.2%} | {minutes:.1f} |")
+    print(pen_digits.report(r.model, {"arch": f"{a.arch} redrawn", "seed": str(a.seed)}, r.test_accuracy, minutes))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,18 +39,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     r = train(cfg, load_mnist(a.data_dir), device="cpu", model=model)
     minutes = (time.perf_counter() - t0) / 60
-    digits = pen_digits.load_digits(pen_digits.DEV)
-    x, _ = pen_digits.inputs(digits)
-    y = torch.tensor([d["label"] for d in digits])
-    writers = np.array([d["writer"] for d in digits])
-    with torch.no_grad():
-        ok = pen_digits.right(r.model, x, y)
-    pw = pen_digits.per_writer(ok, writers)
-    ws = sorted(pw)
-    print(f"| widths | label smoothing | seed | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all | minutes |")
-    print(f"|---|---|---|---|{'---|' * len(ws)}---|---|")
-    print(f"| {a.widths[0]}/{a.widths[1]} | {a.label_smoothing:g} | {a.seed} | {r.test_accuracy:.2%} | "
-          f"{' | '.join(f'{pw[w]:.1%}' for w in ws)} | {ok.mean():.2%} | {minutes:.1f} |")
+    print(pen_digits.report(r.model, {"widths": f"{a.widths[0]}/{a.widths[1]}", "label smoothing": f"{a.label_smoothing:g}",
+                                      "seed": str(a.seed)}, r.test_accuracy, minutes))
 
 
 if __name__ == "__main__":
