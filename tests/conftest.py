@@ -68,7 +68,8 @@ def app_url(tmp_path_factory, mnist_dir):
     port = free_port()
     app_module.serve(demo, server_name="127.0.0.1", server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    from server import close_app
+    close_app(demo)
 
 
 @pytest.fixture(scope="module")

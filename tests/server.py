@@ -23,6 +23,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def close_app(demo) -> None:
+    """Close an in-process Gradio app without racing its server. `Blocks.close()` sets the
+    app's asyncio stop event from this thread while the server's loop may be adding or
+    dropping waiters on it (every open stream waits on it): a CI run once died there with
+    "deque mutated during iteration". Set it on its own loop first; close() then finds it set."""
+    import threading
+    event = demo.app.stop_event
+    loop = getattr(event, "_loop", None)  # an asyncio.Event binds its loop when first awaited
+    if loop is not None and loop.is_running() and not event.is_set():
+        done = threading.Event()
+        loop.call_soon_threadsafe(lambda: (event.set(), done.set()))
+        done.wait(5)
+    demo.close()
+
+
 class AppServer:
     """`python app.py` with its own checkpoint folder, Hub cache and upload folder under `tmp`,
     its output in a log the tests read (`output`, `tracebacks`)."""

@@ -103,10 +103,10 @@ def test_a_learners_stream_survives_a_flood_of_new_sessions():
 
 def test_the_served_app_protects_its_queue(demo):
     import app
-    from server import free_port
+    from server import close_app, free_port
     app.serve(demo, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     try:
         assert isinstance(demo._queue.pending_messages_per_session, sessions.RecentlyUsed)
         assert isinstance(demo._queue.pending_event_ids_session, sessions.RecentlyUsed)
     finally:
-        demo.close()
+        close_app(demo)
