@@ -165,12 +165,13 @@ def build(shared: Shared):
     quiet = dict(show_progress="hidden", api_visibility="private")
     draw_outputs = [pred, pred2, status, steps, stages]
     shared.parts["draw"] = [sketch] + draw_outputs
-    sketch.change(bound(on_draw, registry), [sketch, model], draw_outputs, trigger_mode="always_last",
-                  show_progress="hidden", api_name="draw", concurrency_limit=None)
-    model.change(bound(on_draw, registry), [sketch, model], draw_outputs, concurrency_limit=None, **quiet)
-    model.change(bound(on_model, registry), [model], [filters, table], **quiet)
+    # one event whether the stroke or the checkpoint changed: the page then holds the next change
+    # back until the answer is in, so an older answer can never land after a newer one
+    gr.on([sketch.change, model.change], bound(on_draw, registry), [sketch, model], draw_outputs,
+          trigger_mode="always_last", show_progress="hidden", api_name="draw", concurrency_limit=None)
+    gr.on([shared.demo.load, model.change], bound(on_model, registry), [model], [filters, table],
+          trigger_mode="always_last", **quiet)
     model.change(on_model_labels, [model], [pred, pred2], **quiet)
-    shared.demo.load(bound(on_model, registry), [model], [filters, table], api_visibility="private")
     # checkpoints trained or loaded in other sessions appear when the list is opened
     model.focus(lambda: gr.update(choices=drawing.model_choices(registry)), None, model, queue=False, **quiet)
     rand_btn.click(bound(random_digit, registry), [model], [sketch] + draw_outputs, **quiet)

@@ -168,8 +168,7 @@ def build(shared: Shared):
     # The learner's picks are `input`s: a `change` would also follow a link setting the
     # checkpoint, and read the layer from before the link's values arrived
     kept = [model, sketch, layer, channel, stage]
-    tab.select(bound(on_model, registry), kept, outs, **opts)
-    model.input(bound(on_model, registry), kept, outs, **opts)
+    gr.on([tab.select, model.input], bound(on_model, registry), kept, outs, trigger_mode="always_last", **opts)
     model.focus(lambda: gr.update(choices=registry.names()), None, model, api_visibility="private", queue=False)
     layer.input(bound(on_layer, registry), [model, layer, channel], [channel, top, vis], **opts)
     channel.input(bound(on_top, registry), [model, layer, channel], [top, vis], **opts)

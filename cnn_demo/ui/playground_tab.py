@@ -153,15 +153,15 @@ def build(shared: Shared):
     src = [source, upload, shared.sketch]
     params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
     outs = [upload, status, kernels_view, out, walk, pwalk, step, pstep]
+    # one event per view, whatever control moved: while it runs, the page holds the next
+    # change back and sends the controls as they are once it ends. One event per control would
+    # race: two quick changes run side by side and the slower, older answer is shown last
     trig = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
-    for comp in [source, upload] + params:
-        comp.change(on_change, src + params, outs, **trig)
-    for comp in [step, pstep]:
-        comp.change(on_step, src + [step, pstep] + params, [walk, pwalk], **trig)
-    for comp in [seed, source, upload]:
-        comp.change(on_colour, src + [seed] + params, colour, **trig)
-    shared.demo.load(on_change, src + params, outs, api_visibility="private")
-    shared.demo.load(on_colour, src + [seed] + params, colour, api_visibility="private")
+    demo = shared.demo
+    gr.on([demo.load] + [c.change for c in [source, upload] + params], on_change, src + params, outs, **trig)
+    gr.on([step.change, pstep.change], on_step, src + [step, pstep] + params, [walk, pwalk], **trig)
+    gr.on([demo.load] + [c.change for c in (seed, source, upload)], on_colour, src + [seed] + params, colour,
+          **trig)
     with tab:  # an API endpoint is a component: it must sit in a tab, not between tabs
         gr.api(convolve_api, api_name="convolve", concurrency_limit=2, concurrency_id="convolve")
 

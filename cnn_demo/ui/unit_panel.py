@@ -183,11 +183,9 @@ def build(shared: Shared):
     sketch, model = shared.sketch, shared.model
     pick.change(bound(on_pick, registry), [sketch, model, pick], [panel, which, stage, channel, row, col, out],
                **quiet)
-    for ev in (stage.input, which.input):
-        ev(bound(on_stage, registry), [sketch, model, which, stage, channel, row, col], [channel, row, col, out],
-           **quiet)
     view = [sketch, model, which, stage, channel, row, col]
-    for ev in (channel.input, row.input, col.input, refresh.click):
-        ev(bound(detail, registry), view, out, trigger_mode="always_last", **quiet)
+    last = dict(trigger_mode="always_last", **quiet)
+    gr.on([stage.input, which.input], bound(on_stage, registry), view, [channel, row, col, out], **last)
+    gr.on([channel.input, row.input, col.input, refresh.click], bound(detail, registry), view, out, **last)
     model.change(on_models, [model], [which], **quiet)
     slide_btn.click(bound(slide, registry), [sketch, model, which, stage, channel], [row, col, out], **quiet)

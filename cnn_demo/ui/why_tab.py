@@ -171,8 +171,8 @@ def build(shared: Shared):
     # is explained again, keeping the layers and filters picked before where the model has them.
     # The learner's picks are `input`s: a `change` would also follow a link setting the class,
     # and read the other controls from before the link's values arrived
-    for event in (go.click, tab.select, cls.input, layer.input):
-        event(bound(explain_all, registry), all_in, all_out, **opts)
+    gr.on([go.click, tab.select, cls.input, layer.input], bound(explain_all, registry), all_in, all_out,
+          trigger_mode="always_last", **opts)
     ko_layer.input(bound(on_ko_layer, registry), [sketch, model, ko_layer], [ko_chans, ko_out, ko_probs, ko_kept],
                    **opts)
     ko_chans.input(bound(knock_out, registry), [sketch, model, ko_layer, ko_chans], [ko_out, ko_probs], **opts) \
