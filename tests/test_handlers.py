@@ -104,6 +104,8 @@ def test_insights_handlers(registry, seven):
     assert "you" in out[6] and "closest" in out[6]  # the drawing compared with the class signatures
     upd, top, vis = insights_tab.on_layer(registry, "lenet5", "C1", 9)
     assert upd["maximum"] == 5 and upd["value"] == 5 and "C1" in top and vis == ""  # channel 9 → C1's last
+    upd, top, _ = insights_tab.on_layer(registry, "lenet5", "C1", 3)
+    assert upd == {"__type__": "update", "maximum": 5} and "channel 3" in top  # a slider in reach is left alone
     _, _, msg = insights_tab.on_layer(registry, "lenet5", "conv9", 0)
     assert "No stage &#x27;conv9&#x27; in lenet5; its stages: C1, C1_relu" in msg  # the known names, escaped
     assert "No checkpoint named" in insights_tab.on_model(registry, "nope", None)[0]
@@ -113,7 +115,7 @@ def test_top_examples_say_when_they_all_tie(registry):
     """A channel strongest on blank paper has nine equal "top" digits: the page says so."""
     m, ins = insights_tab.get(registry, "tinycnn")
     _, act, _ = ins.top("conv1")
-    said = ["All nine tie" in insights_tab.on_top(registry, "tinycnn", "conv1", c)[0] for c in range(act.shape[0])]
+    said = ["All nine tie" in insights_tab.on_layer(registry, "tinycnn", "conv1", c)[1] for c in range(act.shape[0])]
     assert said == [bool(a.max() - a.min() <= 1e-3 * abs(a.max())) for a in act] and 0 < sum(said) < len(said)
 
 

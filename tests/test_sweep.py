@@ -244,6 +244,17 @@ def test_insights_tab_controls(page):
     open_tab(page, "What neurons look for")
     wait_text(page, "#ins-status", "lenet5: 99.")
     wait_text(page, "#ins-top", "C3, channel 0")
+    # dragged across all 16 channels: each answer on the way must not pull the slider back
+    track = page.locator("#ins-channel input[type=range]").first
+    box = track.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for i in range(1, 31):
+        page.mouse.move(box["x"] + box["width"] * i / 30, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    wait_text(page, "#ins-top", "C3, channel 15")
+    assert track.input_value() == "15"
     set_number(page, "ins-channel", 5)
     wait_text(page, "#ins-top", "C3, channel 5")
     page.locator("#ins-vis-go").click()

@@ -83,21 +83,18 @@ def restore(registry: Registry, given: dict, value, choice=None) -> tuple:
                                                given.get("ins.channel"), given.get("ins.stage"))
 
 
-def on_top(registry: Registry, name, lay, ch):
-    try:
-        m, ins = get(registry, name)
-        return insights_view.top_html(ins, m, lay, int(ch)), ""
-    except REFUSED + (KeyError, IndexError) as e:
-        return warning_html(e), ""
-
-
 def on_layer(registry: Registry, name, lay, ch):
-    """Another layer: its channels on the slider (the channel kept if it has one) and its top examples."""
+    """Another layer or channel: the layer's channels on the slider (the channel kept if it has
+    one) and that channel's top examples. One handler for both picks, so the slider never
+    names a channel the layer lacks, whichever answer comes first."""
     try:
         m, ins = get(registry, name)
-        ch = min(max(_whole(ch) or 0, 0), m.channels(lay) - 1)
-        return gr.update(maximum=m.channels(lay) - 1, value=ch), insights_view.top_html(ins, m, lay, ch), ""
-    except REFUSED as e:
+        last = m.channels(lay) - 1
+        kept = min(max(_whole(ch) or 0, 0), last)
+        # the value is sent only when it moves: a slider still being dragged is not pulled back
+        slider = gr.update(maximum=last) if kept == ch else gr.update(maximum=last, value=kept)
+        return slider, insights_view.top_html(ins, m, lay, kept), ""
+    except REFUSED + (KeyError, IndexError) as e:
         return gr.update(), gr.update(), warning_html(e)
 
 
@@ -170,8 +167,8 @@ def build(shared: Shared):
     kept = [model, sketch, layer, channel, stage]
     gr.on([tab.select, model.input], bound(on_model, registry), kept, outs, trigger_mode="always_last", **opts)
     model.focus(lambda: gr.update(choices=registry.names()), None, model, api_visibility="private", queue=False)
-    layer.input(bound(on_layer, registry), [model, layer, channel], [channel, top, vis], **opts)
-    channel.input(bound(on_top, registry), [model, layer, channel], [top, vis], **opts)
+    gr.on([layer.input, channel.input], bound(on_layer, registry), [model, layer, channel], [channel, top, vis],
+          trigger_mode="always_last", **opts)
     vis_btn.click(bound(on_vis, registry), [model, layer, channel], vis, **opts)
     stage.input(bound(on_stage, registry), [model, stage, sketch], sig, **opts)
     conf.select(bound(on_cell, registry), [model], errs, **opts)
