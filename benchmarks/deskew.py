@@ -9,9 +9,7 @@ normalisation applied identically in training and preprocessing.
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -23,7 +21,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import pen_digits  # noqa: E402
 from cnn_demo.data import load_mnist  # noqa: E402
 from cnn_demo.models import LeNet5, TinyCNN  # noqa: E402
-from cnn_demo.train import TrainConfig, train  # noqa: E402
 
 MAX_SHEAR = 1.0  # a digit sheared further than 45° is not slanted writing
 
@@ -65,23 +62,13 @@ class DeskewedTinyCNN(Deskewed, TinyCNN):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--arch", choices=["lenet5", "tinycnn"], default="lenet5")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p = pen_digits.experiment_args(__doc__)
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--widths", type=int, nargs=2, default=[32, 64])
     a = p.parse_args(argv)
-    cfg = TrainConfig(arch=a.arch, epochs=a.epochs, augment=True, drawn=0.5, precision="fp32",
-                      label_smoothing=a.label_smoothing, seed=a.seed)
-    torch.manual_seed(a.seed)
-    model = DeskewedLeNet5() if a.arch == "lenet5" else DeskewedTinyCNN(widths=tuple(a.widths))
-    t0 = time.perf_counter()
-    r = train(cfg, load_mnist(a.data_dir), device="cpu", model=model)
-    minutes = (time.perf_counter() - t0) / 60
-    print(pen_digits.report(r.model, {"arch": f"{a.arch} deskewed", "seed": str(a.seed)}, r.test_accuracy, minutes))
-
+    make = DeskewedLeNet5 if a.arch == "lenet5" else lambda: DeskewedTinyCNN(widths=tuple(a.widths))
+    print(pen_digits.recipe_row(a.arch, a, make, load_mnist(a.data_dir), {"arch": f"{a.arch} deskewed", "seed": str(a.seed)},
+                                label_smoothing=a.label_smoothing))
 
 if __name__ == "__main__":
     main()

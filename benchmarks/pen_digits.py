@@ -135,6 +135,31 @@ def report(model, lead: dict[str, str], mnist_accuracy: float, minutes: float, d
         f"{ok.mean():.2%} | {centred.mean():.2%} | {minutes:.1f} |"])
 
 
+def experiment_args(doc: str, arch: bool = True) -> argparse.ArgumentParser:
+    """The flags every training experiment here shares (MNIST's folder, epochs, seed, and
+    the network unless the script fixes it); each script adds its own lever."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--data-dir", required=True)
+    if arch:
+        p.add_argument("--arch", choices=["lenet5", "tinycnn"], default="lenet5")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def recipe_row(arch: str, a: argparse.Namespace, make_model, data, lead: dict[str, str], **config) -> str:
+    """One experiment run: the bundled recipe (`--augment --drawn 0.5`, fp32) by the app's own
+    loop on the CPU from a seeded start (unseeded, two runs differed by 1.2 points), then
+    `report`'s row. `config` holds the lever's own training settings."""
+    from cnn_demo.train import TrainConfig, train
+    cfg = TrainConfig(arch=arch, epochs=a.epochs, augment=True, drawn=0.5, precision="fp32", seed=a.seed, **config)
+    torch.manual_seed(a.seed)
+    model = make_model()
+    t0 = time.perf_counter()
+    r = train(cfg, data, device="cpu", model=model)
+    return report(r.model, lead, r.test_accuracy, (time.perf_counter() - t0) / 60)
+
+
 def load(name: str):
     p = Path(name)
     return checkpoints.load(p if p.exists() else ROOT / "checkpoints" / name)

@@ -10,7 +10,6 @@ lever: "training images re-rendered as uniform strokes").
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 import time
@@ -27,7 +26,6 @@ import pen_digits  # noqa: E402
 from cnn_demo import as_drawn  # noqa: E402
 from cnn_demo.data import DEFAULT_CACHE, load_mnist  # noqa: E402
 from cnn_demo.models import build  # noqa: E402
-from cnn_demo.train import TrainConfig, train  # noqa: E402
 
 UP = 2  # thinning and redrawing happen at 56×56
 PEN = 0.10  # the pen's width, a fraction of the 20 px box MNIST fits a digit in (the app's TARGET_WIDTH)
@@ -109,11 +107,7 @@ def redrawn_copy(images: torch.Tensor) -> torch.Tensor:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--arch", choices=["lenet5", "tinycnn"], default="lenet5")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p = pen_digits.experiment_args(__doc__)
     p.add_argument("--only-redraw", action="store_true", help="make the redrawn digits and a picture of some, no training")
     a = p.parse_args(argv)
     data = load_mnist(a.data_dir)
@@ -124,12 +118,7 @@ def main(argv=None):
         Image.fromarray(torch.cat(rows, 0).numpy()).resize((16 * 28 * 3, 3 * 28 * 3), 0).save(ROOT / "runs" / "redrawn.png")
         return
     as_drawn.cached = lambda images, folder=None: redrawn_copy(images)  # train() takes its drawn share from here
-    cfg = TrainConfig(arch=a.arch, epochs=a.epochs, augment=True, drawn=0.5, precision="fp32", seed=a.seed)
-    torch.manual_seed(a.seed)
-    t0 = time.perf_counter()
-    r = train(cfg, data, device="cpu", model=build(a.arch))
-    minutes = (time.perf_counter() - t0) / 60
-    print(pen_digits.report(r.model, {"arch": f"{a.arch} redrawn", "seed": str(a.seed)}, r.test_accuracy, minutes))
+    print(pen_digits.recipe_row(a.arch, a, lambda: build(a.arch), data, {"arch": f"{a.arch} redrawn", "seed": str(a.seed)}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 import gzip
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -50,12 +49,6 @@ def tiny_mnist_dir(tmp_path_factory, mnist):
     return d
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, mnist_dir):
     """The real app, served by a real Gradio server on loopback: a fresh one per test module,
@@ -64,11 +57,11 @@ def app_url(tmp_path_factory, mnist_dir):
     os.environ["CNN_DEMO_HUB_CACHE"] = str(tmp_path_factory.mktemp("hub_cache"))
     os.environ["CNN_DEMO_DATA"] = str(mnist_dir)
     import app as app_module
+    from server import close_app, free_port
     demo = app_module.build_app()
     port = free_port()
     app_module.serve(demo, server_name="127.0.0.1", server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}/"
-    from server import close_app
     close_app(demo)
 
 
