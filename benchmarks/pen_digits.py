@@ -11,16 +11,21 @@ candidate that reads the *other* writers best is chosen, and its accuracy on thi
 what is reported (leave one writer out). Choosing by all writers and reporting on the same
 writers would flatter the winner.
 
+With `--by-recipe`, the seeds of one recipe (`NAME`, `NAME-seed1`, …) compete as one
+candidate, each digit counted by the share of its runs that read it: a choice between
+recipes, not between lucky starts.
+
 With `--ensembles`, every pair of the `--checkpoints` is also scored as one reader (the
 average of their two softmaxes): whether two networks are worth running where one is shown.
 
-    python benchmarks/pen_digits.py [--checkpoints lenet5 tinycnn] [--candidates runs/recipes/*] [--ensembles]
+    python benchmarks/pen_digits.py [--checkpoints lenet5 tinycnn] [--candidates runs/recipes/* [--by-recipe]] [--ensembles]
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -179,6 +184,8 @@ def main(argv=None):
     p.add_argument("--layouts", type=int, default=1, help="render each digit this many ways (seeds)")
     p.add_argument("--tta", action="store_true", help="average each network over 9 small variants of the input")
     p.add_argument("--ensembles", action="store_true", help="also score each pair of --checkpoints averaged")
+    p.add_argument("--by-recipe", action="store_true",
+                   help="with --candidates: a recipe's runs (NAME, NAME-seed1, ...) compete as one, their accuracy averaged")
     p.add_argument("--no-width", action="store_true", help="skip stroke-width normalisation (for comparison)")
     a = p.parse_args(argv)
     global TTA
@@ -219,7 +226,9 @@ def main(argv=None):
             if isinstance(acc, float) and acc < MNIST_BAR.get(ck.arch, 0):
                 print(f"({Path(c).name} does not compete: {acc:.2%} on MNIST's test set, under {MNIST_BAR[ck.arch]:.1%})")
                 continue
-            by_arch.setdefault(ck.arch, {})[Path(c).name] = right(ck.model, x, y)
+            name = re.sub(r"-seed\d+$", "", Path(c).name) if a.by_recipe else Path(c).name
+            by_arch.setdefault(ck.arch, {}).setdefault(name, []).append(right(ck.model, x, y))
+        by_arch = {arch: {n: np.mean(runs, 0) for n, runs in oks.items()} for arch, oks in by_arch.items()}
         print("\nHeld-out writers (each writer's figure comes from the candidate best on the other writers):\n")
         print(f"| architecture | candidates | {' | '.join(f'writer {w}' for w in ws)} | held-out mean ± sd (min) |")
         print(f"|---|---|{'---|' * len(ws)}---|")

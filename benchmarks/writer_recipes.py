@@ -52,6 +52,9 @@ RECIPES = [
     # LeNet-5 (its shape fixed by name) learning from the wider TinyCNN's answers
     ("lenet5", "drawn-distil-w64", "--augment --drawn 0.5 --epochs 20 --teacher {out}/tinycnn-w64-ls"),
     ("lenet5", "drawn-distil-w64-seed1", "--augment --drawn 0.5 --epochs 20 --teacher {out}/tinycnn-w64-ls --seed 1"),
+    # a fifth round: 1s, 7s and 9s written the continental way (cnn_demo/writing_styles.py)
+    ("lenet5", "styles", "--augment --drawn 0.5 --styles 0.5 --epochs 20"),
+    ("lenet5", "styles-seed1", "--augment --drawn 0.5 --styles 0.5 --epochs 20 --seed 1"),
 ]
 
 

@@ -43,6 +43,7 @@ class TrainConfig:
     precision: str = "auto"  # auto | fp32 | bf16 (autocast; auto = bf16 where the hardware has it)
     warp: float = 0.0  # elastic distortion's strength in the augmented share (0: none)
     drawn: float = 0.0  # share of training digits shown as the Draw tab preprocesses them (as_drawn)
+    styles: float = 0.0  # share of the drawn 1s, 7s and 9s written the continental way (writing_styles)
     teacher: str = ""  # a checkpoint folder whose answers are learnt too (distillation); command line only
     widths: tuple = ()  # TinyCNN's two filter counts (empty: 16/32); command line only
 
@@ -69,6 +70,10 @@ class TrainConfig:
             raise ValueError(f"The warp must be between 0 and 50, not {self.warp}.")
         if not 0 <= self.drawn <= 1:
             raise ValueError(f"The drawn share must be between 0 and 1, not {self.drawn}.")
+        if not 0 <= self.styles <= 1:
+            raise ValueError(f"The styled share must be between 0 and 1, not {self.styles}.")
+        if self.styles and not self.drawn:
+            raise ValueError("Styled digits take the place of drawn ones: give a drawn share too.")
         if not isinstance(self.teacher, str):
             raise ValueError("The teacher must be a checkpoint folder's path.")
         if self.widths:
@@ -80,7 +85,7 @@ class TrainConfig:
     @classmethod
     def make(cls, arch="lenet5", epochs=3, batch_size=128, optimizer="adam", lr=3e-3, schedule="onecycle",
              augment=False, train_size=0, seed=0, weight_decay=0.0, label_smoothing=0.0, precision="auto",
-             warp=0.0, drawn=0.0, teacher="", widths=(), *, hosted: bool = True) -> "TrainConfig":
+             warp=0.0, drawn=0.0, teacher="", widths=(), styles=0.0, *, hosted: bool = True) -> "TrainConfig":
         """The one way a configuration is made — the CLI, the Train tab, /train and a run's own
         process alike: every value read as its type (a sentence when it cannot be), checked,
         and, for a run the app hosts, bounded (`limits.check_training`)."""
@@ -93,7 +98,7 @@ class TrainConfig:
                   label_smoothing=_real(label_smoothing, "The label smoothing"),
                   precision=_text(precision, "The precision"), warp=_real(warp, "The warp"),
                   drawn=_real(drawn, "The drawn share"), teacher=str(teacher or ""),
-                  widths=_widths(widths)).check()
+                  widths=_widths(widths), styles=_real(styles, "The styled share")).check()
         if hosted:
             check_training(cfg.epochs, cfg.batch_size, cfg.train_size)
             if cfg.teacher or cfg.drawn or cfg.widths:  # a path on the server, minutes of its CPU: not for visitors
@@ -226,7 +231,12 @@ def train(cfg: TrainConfig, data: MNIST, device: str | None = None,
     xd = None
     if cfg.drawn:
         from .as_drawn import cached as drawn_copy
-        xd = drawn_copy(data.train_x).to(device).unsqueeze(1)
+        xd = drawn_copy(data.train_x)
+        if cfg.styles:
+            from .writing_styles import styled
+            for i, img in styled(data.train_x.numpy(), data.train_y.numpy(), cfg.styles, cfg.seed).items():
+                xd[i] = torch.from_numpy(img)
+        xd = xd.to(device).unsqueeze(1)
     if cfg.train_size:
         idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.train_size].to(device)
         x, y = x[idx], y[idx]
@@ -341,6 +351,8 @@ def main(argv=None) -> int:
                    help="with --augment: elastic distortion of this strength (Simard et al. 2003; 0: none)")
     p.add_argument("--drawn", type=float, default=d.drawn,
                    help="share of training digits shown as the Draw tab preprocesses a drawing (0 to 1)")
+    p.add_argument("--styles", type=float, default=d.styles,
+                   help="with --drawn: share of 1s, 7s and 9s given a flag, a bar or a curled tail (0 to 1)")
     p.add_argument("--teacher", default="", help="a checkpoint folder to distil from (its answers on each batch)")
     p.add_argument("--widths", type=int, nargs=2, default=None, metavar=("CONV1", "CONV2"),
                    help="TinyCNN's filter counts (default 16 32; the bundled checkpoint is 32 64)")
@@ -349,7 +361,7 @@ def main(argv=None) -> int:
     try:
         cfg = TrainConfig.make(a.arch, a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule, a.augment,
                                a.train_size, a.seed, a.weight_decay, a.label_smoothing, a.precision,
-                               a.warp, a.drawn, a.teacher, a.widths, hosted=False)
+                               a.warp, a.drawn, a.teacher, a.widths, a.styles, hosted=False)
         checkpoints.check_name(Path(a.out).name)
         data = load_mnist(a.data_dir)
     except (ValueError, DataError) as e:
