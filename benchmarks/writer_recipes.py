@@ -55,6 +55,11 @@ RECIPES = [
     # a fifth round: 1s, 7s and 9s written the continental way (cnn_demo/writing_styles.py)
     ("lenet5", "styles", "--augment --drawn 0.5 --styles 0.5 --epochs 20"),
     ("lenet5", "styles-seed1", "--augment --drawn 0.5 --styles 0.5 --epochs 20 --seed 1"),
+    ("lenet5", "styles10", "--augment --drawn 0.5 --styles 1 --epochs 20"),
+    ("lenet5", "styles10-seed1", "--augment --drawn 0.5 --styles 1 --epochs 20 --seed 1"),
+    ("tinycnn", "w64-ls-styles", "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64 --styles 0.5"),
+    ("tinycnn", "w64-ls-styles-seed1",
+     "--augment --drawn 0.5 --epochs 20 --label-smoothing 0.1 --widths 32 64 --styles 0.5 --seed 1"),
 ]
 
 
