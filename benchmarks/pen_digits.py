@@ -46,12 +46,16 @@ def load_digits(folder: Path):
     return json.loads((Path(folder) / "strokes.json").read_text())
 
 
+PEN = {"canvas": strokes.CANVAS, "brush": strokes.BRUSH}  # --canvas, --brush: another sketchpad
+
+
 def render_all(digits, layout: str = "varied", seed: int = 0):
     rng = np.random.default_rng(seed)
     out = []
     for d in digits:
-        st = strokes.random_placement(d["strokes"], rng) if layout == "varied" else strokes.place(d["strokes"], 0.7)
-        out.append(strokes.render(st))
+        st = (strokes.random_placement(d["strokes"], rng, PEN["canvas"]) if layout == "varied"
+              else strokes.place(d["strokes"], 0.7, canvas=PEN["canvas"]))
+        out.append(strokes.render(st, **PEN))
     return out
 
 
@@ -186,19 +190,23 @@ def main(argv=None):
     p.add_argument("--ensembles", action="store_true", help="also score each pair of --checkpoints averaged")
     p.add_argument("--by-recipe", action="store_true",
                    help="with --candidates: a recipe's runs (NAME, NAME-seed1, ...) compete as one, their accuracy averaged")
+    p.add_argument("--canvas", type=int, default=strokes.CANVAS, help="render on a canvas this many pixels wide")
+    p.add_argument("--brush", type=int, default=strokes.BRUSH, help="with a brush this many pixels across")
+    p.add_argument("--seed", type=int, default=0, help="the first random layout")
     p.add_argument("--no-width", action="store_true", help="skip stroke-width normalisation (for comparison)")
     a = p.parse_args(argv)
     global TTA
     TTA = a.tta
+    PEN.update(canvas=a.canvas, brush=a.brush)
     digits = load_digits(Path(a.data))
     y = torch.tensor([d["label"] for d in digits]).repeat(a.layouts)
     writers = np.tile([d["writer"] for d in digits], a.layouts)
-    parts = [inputs(digits, "varied", seed, not a.no_width) for seed in range(a.layouts)]
+    parts = [inputs(digits, "varied", seed, not a.no_width) for seed in range(a.seed, a.seed + a.layouts)]
     x, ms = torch.cat([p_[0] for p_ in parts]), parts[0][1]
     centred, _ = inputs(digits, "centred", 0, not a.no_width)
     ws = sorted(set(writers.tolist()))
-    print(f"{len(digits)} pen-drawn digits by {len(ws)} writers, canvas {strokes.CANVAS}px, "
-          f"brush {strokes.BRUSH}px, {a.layouts} random layout(s) each; preprocessing {ms:.2f} ms/digit\n")
+    print(f"{len(digits)} pen-drawn digits by {len(ws)} writers, canvas {a.canvas}px, "
+          f"brush {a.brush}px, {a.layouts} random layout(s) each; preprocessing {ms:.2f} ms/digit\n")
     print(f"| checkpoint | MNIST test | {' | '.join(f'writer {w}' for w in ws)} | all | over writers: mean ± sd (min) | centred |")
     print(f"|---|---|{'---|' * len(ws)}---|---|---|")
     models = {}
