@@ -21,6 +21,7 @@ def _added(mnist, label):
             continue
         assert after.shape == (112, 112) and after.max() <= 1
         out.append((np.clip(after - before, 0, 1), before))
+    assert len(out) >= 10  # the checks below are about most digits, not none
     return out
 
 
@@ -76,3 +77,16 @@ def test_styles_are_bounded_and_need_the_drawn_share(kw, msg):
     with pytest.raises(ValueError):
         TrainConfig.make("lenet5", 1, 64, styles=0.5, drawn=0.5)  # command line only, like the drawn share
     assert TrainConfig.make("lenet5", 1, 64, styles=0.5, drawn=0.5, hosted=False).styles == 0.5
+
+
+def test_training_sees_the_styled_digits(tiny_mnist_dir, tmp_path, monkeypatch):
+    """The lever reaches the network: the same seeded run with and without it ends elsewhere."""
+    import torch
+    from cnn_demo.data import read_folder
+    from cnn_demo.train import train
+    monkeypatch.setattr("cnn_demo.data.DEFAULT_CACHE", tmp_path)
+    data = read_folder(tiny_mnist_dir)
+    runs = [train(TrainConfig(epochs=1, batch_size=256, drawn=1.0, styles=s), data, device="cpu").model.state_dict()
+            for s in (0.0, 1.0, 1.0)]
+    assert all(torch.equal(runs[1][k], runs[2][k]) for k in runs[1])
+    assert not all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
