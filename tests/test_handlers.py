@@ -89,6 +89,14 @@ def test_why_handlers(registry, seven):
     out = why_tab.explain_all(registry, seven, "lenet5", "3", "C1", "rotate (degrees)", "C3", [2, 15, 16, "x", True])
     assert out[2]["value"] == "C1" and out[3]["value"] == "C3" and out[4]["value"] == [2, 15]  # kept where they exist
     assert out[6].startswith("With 2 of C3's filters zeroed (2, 15)") and set(out[7]) == set("0123456789")
+    # a learner's pick: the pickers keep what they hold (an answer landing after a newer pick would
+    # put the old one back), and get a value only where the model lacks theirs
+    out = why_tab.on_explain(registry, seven, "lenet5", "3", "C1", "rotate (degrees)", "C3", [2, 15])
+    assert "Grad-CAM on C1" in out[1] and out[6].startswith("With 2 of C3's filters zeroed (2, 15)")
+    assert [("value" in u, u["choices"][:2]) for u in out[2:5]] == [(False, ["C1", "C3"]), (False, ["C1", "C3"]),
+                                                                     (False, [0, 1])]
+    out = why_tab.on_explain(registry, seven, "lenet5", "3", "fc9", "rotate (degrees)", None, [2, 99])
+    assert (out[2]["value"], out[3]["value"], out[4]["value"]) == ("C3", "C1", [2])
     out = why_tab.restore(registry, {"why.cls": "3", "why.layer": "C1", "why.ko.layer": "C1", "why.ko": [5]},
                           seven, "lenet5")
     assert "why **3** and not 7" in out[0] and "Grad-CAM on C1" in out[1] and out[6].startswith("With 1 of C1's")

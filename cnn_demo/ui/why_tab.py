@@ -33,10 +33,12 @@ def knockable(m) -> list[str]:
     return explain.conv_layers(m)[:2]
 
 
-def explain_all(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_layer_v=None, ko_v=None):
+def explain_all(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_layer_v=None, ko_v=None,
+                echo: bool = True):
     """Everything the tab shows at once: the sentence, the attribution maps, the layer lists,
     the sweep and the knock-out. The Grad-CAM layer and the filters knocked out are kept where
-    the model has them (coming back to the tab, another class, a link that names them)."""
+    the model has them (coming back to the tab, another class, a link that names them).
+    Without `echo`, a picker's value is sent back only where it had to change (on_explain)."""
     try:
         img, m, pre = current(registry, value, choice)
     except (InputError, UnknownCheckpoint) as e:
@@ -56,9 +58,21 @@ def explain_all(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_la
         f" Explaining why **{c}** and not {pred}." if versus is not None else "")
     ko_msg, ko_label = knock_out(registry, value, choice, ko_lay, chans) if chans else ("", None)
     return (msg, explain_view.attributions_html(m, img, c, versus, lay, pre),
-            gr.update(choices=layers, value=lay), gr.update(choices=ko_layers, value=ko_lay),
-            gr.update(choices=list(range(n)), value=chans),
+            _picker(layers, lay, echo or lay != layer_v), _picker(ko_layers, ko_lay, echo or ko_lay != ko_layer_v),
+            _picker(list(range(n)), chans, echo or chans != ko_v),
             explain_view.sweep_frame(values, sweep_probs), ko_msg, ko_label, chans)
+
+
+def _picker(choices, value, send: bool):
+    return gr.update(choices=choices, value=value) if send else gr.update(choices=choices)
+
+
+def on_explain(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_layer_v=None, ko_v=None):
+    """The tab opened, the button, another class or layer: everything explained again, the
+    pickers left as the learner has them where the model has those. An answer sent back every
+    value: one landing after a newer pick put the old layer back, and the pick waiting behind it
+    then ran with that old layer (the page sends the controls as they are when it runs)."""
+    return explain_all(registry, value, choice, cls_v, layer_v, kind_v, ko_layer_v, ko_v, echo=False)
 
 
 def restore(registry: Registry, given: dict, value, choice) -> tuple:
@@ -171,7 +185,7 @@ def build(shared: Shared):
     # is explained again, keeping the layers and filters picked before where the model has them.
     # The learner's picks are `input`s: a `change` would also follow a link setting the class,
     # and read the other controls from before the link's values arrived
-    gr.on([go.click, tab.select, cls.input, layer.input], bound(explain_all, registry), all_in, all_out,
+    gr.on([go.click, tab.select, cls.input, layer.input], bound(on_explain, registry), all_in, all_out,
           trigger_mode="always_last", **opts)
     ko_layer.input(bound(on_ko_layer, registry), [sketch, model, ko_layer], [ko_chans, ko_out, ko_probs, ko_kept],
                    **opts)
