@@ -13,6 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from PIL import Image
+
+from .preprocess import InputError, preprocess, stroke_width
 
 UP = 4  # strokes are added at 112×112
 STYLED = (1, 7, 9)  # the digits that get a stroke
@@ -38,8 +41,6 @@ def _bezier(p0, p1, p2, n: int = 12) -> np.ndarray:
 def add_style(img: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray | None:
     """One MNIST digit (uint8 28×28, light ink on black) with its label's stroke added, as
     float32 ink in [0, 1] at 112×112; None where the digit's shape gives no place for it."""
-    from PIL import Image
-    from .preprocess import stroke_width
     up = np.asarray(Image.fromarray(img).resize((28 * UP, 28 * UP), Image.Resampling.BILINEAR), np.float32) / 255
     m = up > 0.5
     rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
@@ -89,7 +90,6 @@ def add_style(img: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarr
 def styled(images: np.ndarray, labels: np.ndarray, share: float, seed: int = 0) -> dict[int, np.ndarray]:
     """For a `share` of the 1s, 7s and 9s among uint8 (N, 28, 28) MNIST digits: index →
     uint8 28×28, the digit with its stroke added as the Draw tab preprocesses it."""
-    from .preprocess import InputError, preprocess
     rng = np.random.default_rng(seed)
     out = {}
     for i in np.flatnonzero(np.isin(labels, STYLED) & (rng.random(len(labels)) < share)):

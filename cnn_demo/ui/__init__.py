@@ -20,3 +20,10 @@ def refuse(message: str) -> gr.Error:
 def say(message, icon: str = "⚠️") -> str:
     """A status line for a Markdown output: an icon and the message as plain text."""
     return f"{icon} {md_text(message)}" if icon else md_text(message)
+
+
+def moved(value, held, **props):
+    """A picker's update: `props` (its choices, its range), and `value` only where it differs
+    from what the picker holds. An answer that lands after a newer pick, or mid-drag, must not
+    put the old value back."""
+    return gr.update(**props) if value == held else gr.update(**props, value=value)

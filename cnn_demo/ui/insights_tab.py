@@ -11,7 +11,7 @@ from ..preprocess import InputError
 from ..registry import Registry, UnknownCheckpoint
 from ..views import insights as insights_view
 from ..views.common import warning_html
-from . import say
+from . import moved, say
 from .shared import Shared, bound
 
 REFUSED = (insights.Unavailable, UnknownCheckpoint, UnknownStage)
@@ -91,9 +91,7 @@ def on_layer(registry: Registry, name, lay, ch):
         m, ins = get(registry, name)
         last = m.channels(lay) - 1
         kept = min(max(_whole(ch) or 0, 0), last)
-        # the value is sent only when it moves: a slider still being dragged is not pulled back
-        slider = gr.update(maximum=last) if kept == ch else gr.update(maximum=last, value=kept)
-        return slider, insights_view.top_html(ins, m, lay, kept), ""
+        return moved(kept, ch, maximum=last), insights_view.top_html(ins, m, lay, kept), ""
     except REFUSED + (KeyError, IndexError) as e:
         return gr.update(), gr.update(), warning_html(e)
 

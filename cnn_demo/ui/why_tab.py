@@ -12,7 +12,7 @@ from ..probe import probabilities
 from ..registry import Registry, UnknownCheckpoint
 from ..views import explain as explain_view
 from ..views.common import warning_html
-from . import say
+from . import moved, say
 from .shared import Shared, bound
 
 PREDICTION = "the prediction"
@@ -57,14 +57,11 @@ def explain_all(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_la
     msg = f"The model reads **{pred}** ({probs[pred]:.0%})." + (
         f" Explaining why **{c}** and not {pred}." if versus is not None else "")
     ko_msg, ko_label = knock_out(registry, value, choice, ko_lay, chans) if chans else ("", None)
+    held = (None, None, None) if echo else (layer_v, ko_layer_v, ko_v)  # a link's pickers hold none yet
     return (msg, explain_view.attributions_html(m, img, c, versus, lay, pre),
-            _picker(layers, lay, echo or lay != layer_v), _picker(ko_layers, ko_lay, echo or ko_lay != ko_layer_v),
-            _picker(list(range(n)), chans, echo or chans != ko_v),
+            moved(lay, held[0], choices=layers), moved(ko_lay, held[1], choices=ko_layers),
+            moved(chans, held[2], choices=list(range(n))),
             explain_view.sweep_frame(values, sweep_probs), ko_msg, ko_label, chans)
-
-
-def _picker(choices, value, send: bool):
-    return gr.update(choices=choices, value=value) if send else gr.update(choices=choices)
 
 
 def on_explain(registry: Registry, value, choice, cls_v, layer_v, kind_v, ko_layer_v=None, ko_v=None):
