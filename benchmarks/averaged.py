@@ -27,7 +27,8 @@ from cnn_demo.evaluate import accuracy  # noqa: E402
 from cnn_demo.models import build  # noqa: E402
 from cnn_demo.train import TrainConfig, train  # noqa: E402
 
-# the bundled checkpoints' recipes (README, "Training"), fp32
+# the bundled checkpoints' recipes when this ran (BENCHMARKS.md, the sixth round), fp32; LeNet-5's
+# is now `--styles 1`
 BUNDLED = {"lenet5": dict(augment=True, drawn=0.5, styles=0.5),
            "tinycnn": dict(augment=True, drawn=0.5, label_smoothing=0.1, widths=(32, 64))}
 EMA_DECAY = 0.999  # about two epochs' memory at 469 steps an epoch
