@@ -48,11 +48,10 @@ def main(argv=None):
         nonlocal ema
         if ev["kind"] == "step":
             with torch.no_grad():
-                now = [q.detach() for q in model.parameters()]
                 if ema is None:
-                    ema = [q.clone() for q in now]
-                else:
-                    torch._foreach_lerp_(ema, now, 1 - EMA_DECAY)
+                    ema = [q.detach().clone() for q in model.parameters()]
+                for e, q in zip(ema, model.parameters()):
+                    e.lerp_(q, 1 - EMA_DECAY)
         elif ev["kind"] == "eval" and ev["epoch_end"]:
             snapshots.append([q.detach().clone() for q in model.parameters()])
 
