@@ -67,7 +67,7 @@ def launch_kwargs() -> dict:
 
 def serve(demo: gr.Blocks, **kwargs) -> gr.Blocks:
     """Launch without blocking, then add the plain HTTP API's route to Gradio's server."""
-    demo.queue(default_concurrency_limit=4)
+    demo.queue(default_concurrency_limit=limits.WORK_AT_ONCE, max_size=limits.QUEUE_SIZE)
     sessions.protect_queues(demo)
     demo.launch(prevent_thread_lock=True, **launch_kwargs(), **kwargs)
     plain_api.mount(demo.server_app, demo.registry)

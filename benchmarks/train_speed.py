@@ -19,7 +19,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from cnn_demo.data import load_mnist  # noqa: E402
-from cnn_demo.train import TrainConfig, default_device, train  # noqa: E402
+from cnn_demo.devices import default_device  # noqa: E402
+from cnn_demo.train import TrainConfig, train  # noqa: E402
 
 RECIPE = dict(arch="lenet5", epochs=3, batch_size=256, optimizer="adam", lr=8e-3, schedule="onecycle",
               label_smoothing=0.1, precision="auto")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import spaces
 import torch
 
 from .data import DataError
@@ -22,18 +21,6 @@ def predict(model, x: torch.Tensor, batch: int = 2500) -> torch.Tensor:
 
 def accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
     return (predict(model, x) == y).float().mean().item()
-
-
-@spaces.GPU(duration=20)
-def gpu_test_accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Test accuracy on the GPU when there is one (ZeroGPU or CUDA), else on the CPU: the Why
-    tab's one heavy inference (10,000 digits after a knock-out). A copy of the model is moved,
-    never the one the app serves; a float comes back, so nothing on CUDA leaves the function."""
-    import copy
-
-    from .train import default_device
-    device = default_device()
-    return accuracy(copy.deepcopy(model).to(device), x.to(device), y.to(device))
 
 
 def main(argv=None) -> int:

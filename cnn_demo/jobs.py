@@ -33,10 +33,10 @@ import torch
 from . import checkpoints, insights
 from .data import DataError, cached
 from .limits import MAX_LOSS_POINTS, MAX_TRAIN_SECONDS, MAX_WAITING_RUNS, STEP_EVENTS_PER_SECOND, LimitError
-from .train import TrainConfig, default_device, train
+from .devices import default_device
+from .train import TrainConfig, train
 
 STOP_DIR = Path(tempfile.gettempdir()) / "cnn_demo_stop"
-MAX_TRAIN_SIZE = 60_000
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -75,13 +75,6 @@ def yield_cpu_to_learners(whole_process: bool = False) -> None:
 def evals_per_epoch(epochs: int) -> int:
     """About a dozen test-accuracy points per run, whatever its length."""
     return max(1, min(8, round(12 / max(epochs, 1))))
-
-
-def estimate_seconds(cfg: TrainConfig, device: str | None = None) -> float:
-    """A rough upper bound on a run's length (for ZeroGPU's time budget)."""
-    n = min(cfg.train_size or MAX_TRAIN_SIZE, MAX_TRAIN_SIZE)
-    per_image = 2e-6 if (device or default_device()).startswith("cuda") else 6e-5
-    return 20 + cfg.epochs * (n * per_image + evals_per_epoch(cfg.epochs) * 0.5)
 
 
 class StepBatcher:
@@ -196,7 +189,9 @@ class _Process:
 
     def __init__(self, spec: dict, events: queue.Queue):
         root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # a run's process is a plain CPU or CUDA process, never one `spaces` would patch (ZeroGPU)
+        env = {k: v for k, v in os.environ.items() if k != "SPACES_ZERO_GPU"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
         self._log = tempfile.TemporaryFile()
         self._p = subprocess.Popen([sys.executable, "-m", "cnn_demo.jobs"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=self._log, env=env)
@@ -370,7 +365,7 @@ class RunQueue:
             return job_id in self._line
 
 
-__all__ = ["train_stream", "request_stop", "new_job_id", "RunQueue", "estimate_seconds"]
+__all__ = ["train_stream", "request_stop", "new_job_id", "RunQueue"]
 
 
 if __name__ == "__main__":

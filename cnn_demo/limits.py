@@ -50,6 +50,10 @@ MAX_JSON_BODY = 256 * 2**10  # the largest honest request body is a bank of 16 k
 UPLOAD_CACHE_BUDGET = _env("CNN_DEMO_UPLOAD_BUDGET_MB", 512) * 2**20  # Gradio's upload folder
 UPLOAD_MAX_AGE = 3600  # seconds an uploaded file is kept
 SESSIONS = _env("CNN_DEMO_SESSIONS", 1000)  # browser and API sessions kept (least recently used go first)
+QUEUE_SIZE = _env("CNN_DEMO_QUEUE_SIZE", 512)  # events waiting in Gradio's queue at once, every visitor's together
+# (a class of 30, each with a stroke, an explanation and an example in flight, is under 100); given
+# explicitly, since on a ZeroGPU Space Gradio would otherwise hold 1 and refuse the rest
+WORK_AT_ONCE = 4  # events of one kind (a tab's action) computed at once; strokes and runs are not limited
 MAX_TEXT = 200  # characters of a name, repo id or revision the app reads
 
 # ---- checkpoints and the Hub ----------------------------------------------------------
@@ -106,17 +110,21 @@ def decode_slot(pixels: int):
         yield
 
 
+def training_steps(epochs: int, batch_size: int, train_size: int, available: int = 60_000) -> int:
+    """A run's optimizer steps: every epoch ends with a last, smaller batch."""
+    return epochs * -(-(train_size or available) // batch_size)
+
+
 def check_training(epochs: int, batch_size: int, train_size: int, available: int = 60_000) -> None:
     """A training run the app will host: its size bounded for the UI and the API alike."""
     if not 1 <= epochs <= MAX_EPOCHS:
         raise LimitError(f"Epochs must be between 1 and {MAX_EPOCHS}, not {epochs}.")
     if not MIN_BATCH <= batch_size <= MAX_BATCH:
         raise LimitError(f"Batch size must be between {MIN_BATCH} and {MAX_BATCH}, not {batch_size}.")
-    n = train_size or available
     if train_size and not MIN_TRAIN_SIZE <= train_size <= available:
         raise LimitError(f"Training images must be between {MIN_TRAIN_SIZE:,} and {available:,} "
                          f"(0 for all), not {train_size:,}.")
-    steps = epochs * -(-n // batch_size)
+    steps = training_steps(epochs, batch_size, train_size, available)
     if steps > MAX_STEPS:
         raise LimitError(f"That run would take {steps:,} steps; the app runs at most {MAX_STEPS:,} "
                          f"(epochs × images ÷ batch size): use fewer epochs or images, or a larger batch.")

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from . import checkpoints
 from .augment import augment as augment_batch
 from .data import DataError, MNIST, load_mnist, to_float
+from .devices import default_device
 from .evaluate import accuracy
 from .models import ARCHS, StagedNet, UnknownArch, build, check_widths
 
@@ -161,10 +162,6 @@ class TrainResult:
                 "seed": self.config.seed, "train_seconds": round(self.train_seconds, 1),
                 "train_config": asdict(self.config),
                 "epochs_completed": sum(1 for h in self.history if h.get("epoch_end"))}
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def use_bf16(precision: str, device: str) -> bool:

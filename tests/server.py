@@ -39,10 +39,10 @@ def close_app(demo) -> None:
 
 
 class AppServer:
-    """`python app.py` with its own checkpoint folder, Hub cache and upload folder under `tmp`,
-    its output in a log the tests read (`output`, `tracebacks`)."""
+    """`python app.py` (or another `script` that starts it) with its own checkpoint folder, Hub
+    cache and upload folder under `tmp`, its output in a log the tests read (`output`, `tracebacks`)."""
 
-    def __init__(self, tmp: Path, env: dict | None = None, timeout: float = 120):
+    def __init__(self, tmp: Path, env: dict | None = None, timeout: float = 120, script: Path | None = None):
         tmp = Path(tmp)
         tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -54,7 +54,7 @@ class AppServer:
                 "CNN_DEMO_HUB_CACHE": str(tmp / "hub"), "GRADIO_TEMP_DIR": str(self.upload_dir),
                 "PYTHONUNBUFFERED": "1", **(env or {})}
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=full, cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, str(script or ROOT / "app.py")], env=full, cwd=ROOT,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         end = time.time() + timeout
         while True:

@@ -6,15 +6,15 @@ import os
 from typing import Iterator
 
 import gradio as gr
-import spaces
 
 from .. import checkpoints, drawing, hub, insights
 from ..checkpoints import CheckpointError
 from ..data import ENV_VAR
-from ..jobs import JOB_ID, RunQueue, estimate_seconds, new_job_id, request_stop, train_stream
+from ..jobs import JOB_ID, RunQueue, new_job_id, request_stop
 from ..limits import LimitError
 from ..models import ARCHS
 from ..registry import Registry, UnknownCheckpoint
+from ..serve.gpu import train_records
 from ..train import OPTIMIZERS, SCHEDULES, TrainConfig
 from ..views import train as train_view
 from ..views.common import md_text
@@ -23,26 +23,6 @@ from .shared import Shared, bound
 
 RUNS = RunQueue()  # one run trains, a few wait; the rest are refused
 _active: dict[str, str] = {}  # a browser session → its run's id (the session is a key only, never a path)
-
-
-def _duration(cfg, *a, **k) -> int:
-    return int(min(600, estimate_seconds(cfg, "cuda")))
-
-
-@spaces.GPU(duration=_duration)
-def gpu_train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_dir: str | None):
-    """The training stream on the GPU when there is one (ZeroGPU or plain CUDA), else the CPU.
-    The run is a child process at low priority, so drawings stay quick while it trains (on the
-    CPU it also leaves one core free); on ZeroGPU the GPU belongs to this very process, so
-    there it is a thread."""
-    zero = spaces.config.Config.zero_gpu
-    threads = None if zero or _has_cuda() else max(1, (os.cpu_count() or 2) - 1)
-    yield from train_stream(cfg, name, out_dir, job_id, data_dir, threads=threads, isolate=not zero)
-
-
-def _has_cuda() -> bool:
-    import torch
-    return torch.cuda.is_available()
 
 
 def start_run(registry: Registry, arch, epochs, batch_size, optimizer, lr, schedule, augment, train_size, seed,
@@ -65,15 +45,16 @@ def start_run(registry: Registry, arch, epochs, batch_size, optimizer, lr, sched
 
 def run_records(registry: Registry, cfg: TrainConfig, name: str, job: str) -> Iterator[dict]:
     """{"kind": "waiting", "position": n} while the run waits its turn, then the training
-    stream's records, the last of them "done" or "error"; a finished run joins the registry.
-    The place in line and the claimed name are given back however it ends."""
+    stream's records (with a "note" where it had to train elsewhere than asked: serve/gpu.py),
+    the last of them "done" or "error"; a finished run joins the registry. The place in line and
+    the claimed name are given back however it ends."""
     try:
         while not RUNS.wait(job, 1.0):
             if job not in RUNS:
                 yield {"kind": "error", "message": "The run was taken out of the waiting line before it started."}
                 return
             yield {"kind": "waiting", "position": RUNS.position(job), "job": job}
-        for rec in gpu_train_stream(cfg, name, str(registry.user_dir), job, os.environ.get(ENV_VAR)):
+        for rec in train_records(cfg, name, str(registry.user_dir), job, os.environ.get(ENV_VAR)):
             if rec["kind"] == "done":
                 try:
                     registry.add(checkpoints.load(rec["path"], name=name), "saved")
@@ -139,15 +120,19 @@ def run(registry: Registry, arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug
     if session:
         _active[session] = job
     yield frame(status=f"⏳ Training **{md_text(nm)}**… (loading MNIST)", progress="", snaps_html="")
+    note = ""  # where the run had to train elsewhere than asked (no GPU to be had): said until it ends
     try:
         for rec in run_records(registry, cfg, nm, job):
             if rec["kind"] == "waiting":
                 yield frame(status=f"⏳ **{md_text(nm)}** waits for the one training slot: "
                                    f"{rec['position']} run(s) ahead of it.")
+            elif rec["kind"] == "note":
+                note = "\n\n" + say(rec["message"], "ℹ️")
+                yield frame(status=f"⏳ Training **{md_text(nm)}**…{note}")
             elif rec["kind"] == "progress":
                 snaps = rec["snapshots"]
                 loss, acc = train_view.loss_frame(rec), train_view.accuracy_frame(rec)
-                yield frame(status=f"⏳ Training **{md_text(nm)}**…", progress=train_view.progress_html(rec),
+                yield frame(status=f"⏳ Training **{md_text(nm)}**…{note}", progress=train_view.progress_html(rec),
                             loss=gr.skip() if loss is None else loss, acc=gr.skip() if acc is None else acc,
                             snaps=snaps, snaps_html=train_view.snapshot_html(snaps, len(snaps) - 1),
                             snap_slider=gr.update(maximum=max(2, len(snaps)), value=len(snaps),
@@ -155,7 +140,7 @@ def run(registry: Registry, arch_v, epochs_v, batch_v, opt_v, lr_v, sched_v, aug
             elif rec["kind"] == "error":
                 yield frame(status=say(rec["message"]))
             else:
-                yield frame(status=train_view.done_markdown(rec), push_ck=gr.update(choices=registry.names(), value=nm),
+                yield frame(status=train_view.done_markdown(rec) + note, push_ck=gr.update(choices=registry.names(), value=nm),
                             draw_model=gr.update(choices=drawing.model_choices(registry)))
     finally:
         if session and _active.get(session) == job:
@@ -190,9 +175,11 @@ def train_api(registry: Registry, arch: str = "lenet5", epochs: int = 1, batch_s
               optimizer: str = "adam", lr: float = 0.003, augment: bool = False, train_size: int = 6000,
               seed: int = 0, name: str = "") -> Iterator[dict]:
     """Train a checkpoint on MNIST in the app. Yields {"job": id, "waiting": n} while it waits
-    for the training slot, then progress records ({"job", "progress": fraction, "step",
-    "total_steps", "test_accuracy"}), then {"checkpoint": <name in the app>, "test_accuracy":
-    <float>}. /stop_training with the job's id stops it (keeping the best weights so far)."""
+    for the training slot, {"job": id, "note": sentence} if it cannot train where it should (on
+    a ZeroGPU Space: no GPU to be had, so it trains on the CPU), then progress records ({"job",
+    "progress": fraction, "step", "total_steps", "test_accuracy"}), then {"checkpoint": <name in
+    the app>, "test_accuracy": <float>, "stopped": bool}. /stop_training with the job's id stops
+    it (keeping the best weights so far)."""
     try:
         cfg, nm, job = start_run(registry, arch, epochs, batch_size, optimizer, lr, "onecycle", augment,
                                  train_size, seed, name)
@@ -201,6 +188,8 @@ def train_api(registry: Registry, arch: str = "lenet5", epochs: int = 1, batch_s
     for rec in run_records(registry, cfg, nm, job):
         if rec["kind"] == "waiting":
             yield {"job": job, "waiting": rec["position"]}
+        elif rec["kind"] == "note":
+            yield {"job": job, "note": rec["message"]}
         elif rec["kind"] == "progress":
             ev = rec["evals"]
             yield {"job": job, "progress": rec["step"] / max(rec["total_steps"], 1), "step": rec["step"],
