@@ -72,14 +72,14 @@ def main(argv=None):
         print(f"torch {torch.__version__}; the worker trains on: {where}\n")
         ok, p50, p95 = learners(srv.url)
         print(f"16 learners × 4 /classify at once: {ok}/64 answered, p50 {p50:.0f} ms, p95 {p95:.0f} ms\n")
-        print("| run | declared s | GPU held s | end to end s | records | test accuracy | released as |")
-        print("|---|---|---|---|---|---|---|")
+        print("| run | declared s | GPU held s | end to end s | records | test accuracy | stopped at its limit | released as |")
+        print("|---|---|---|---|---|---|---|---|")
         for i, (label, kw) in enumerate(RUNS * 2):  # each twice: a cold worker, then a warm one
             r = run(srv.url, api, ip_token("bench"), kw, f"bench-{i}")
             g = r["grant"]
             print(f"| {label} ({'cold' if i == 0 else 'warm'}) | {g.duration:.0f} | "
                   f"{g.held:.1f} | {r['total']:.1f} | {r['records']} | {r['result']['test_accuracy']:.4f} | "
-                  f"{'failed' if g.failed else 'done'} |")
+                  f"{'yes' if r['result']['stopped'] else 'no'} | {'failed' if g.failed else 'done'} |")
         spent = ip_token("spent")
         api.spend(api.left(spent) - 5, spent)
         r = run(srv.url, api, spent, RUNS[0][1], "bench-spent")

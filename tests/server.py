@@ -54,8 +54,9 @@ class AppServer:
                 "CNN_DEMO_HUB_CACHE": str(tmp / "hub"), "GRADIO_TEMP_DIR": str(self.upload_dir),
                 "PYTHONUNBUFFERED": "1", **(env or {})}
         self._log = open(self.log_path, "wb")
+        # its own process group: what the app starts (a run's process, ZeroGPU's forked worker) ends with it
         self.proc = subprocess.Popen([sys.executable, str(script or ROOT / "app.py")], env=full, cwd=ROOT,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         end = time.time() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -87,11 +88,18 @@ class AppServer:
         return float("nan")
 
     def close(self):
-        self.proc.terminate()
+        """End the app and everything it started (its process group): asked first, then made to."""
+        import signal
         try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # what did not end when asked
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
         self._log.close()
 
 

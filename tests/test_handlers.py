@@ -106,6 +106,19 @@ def test_why_handlers(registry, seven):
 
 
 # ---- Insights ----------------------------------------------------------------------------
+
+def test_a_knock_out_answers_at_once_and_its_accuracy_follows(registry, seven, mnist_dir, monkeypatch):
+    """A click on a filter shows the knocked-out answer without waiting for 10,000 digits; the
+    sentence with the test accuracy follows (a second event, in its own line)."""
+    import re
+    monkeypatch.setenv("CNN_DEMO_DATA", str(mnist_dir))
+    msg, label = why_tab.knock_out_at_once(registry, seven, "lenet5", "C1", [0, 1])
+    assert msg == ("With 2 of C1's filters zeroed (0, 1): measuring the MNIST test accuracy of what is left "
+                   "(10,000 digits)…") and set(label) == set("0123456789")
+    full = why_tab.knock_out_accuracy(registry, seven, "lenet5", "C1", [0, 1])
+    assert re.fullmatch(r"With 2 of C1's filters zeroed \(0, 1\): MNIST test accuracy \d+\.\d\d% "
+                        r"\(intact: 99\.\d\d%\)\.", full), full
+
 def test_insights_handlers(registry, seven):
     out = insights_tab.on_model(registry, "lenet5", seven)
     assert "lenet5: 99." in out[0] and "of the test digits right" in out[0]

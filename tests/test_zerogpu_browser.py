@@ -48,10 +48,10 @@ def test_every_tab_works_on_a_zerogpu_space(browser, zero):
         # Why: attributions, a knock-out with its 10,000-digit accuracy, a nudge
         open_tab(page, "Why this digit?")
         wait_text(page, "#why-status", "The model reads 7")
-        pick(page, "why-ko-layer", "C1")
-        wait_for(lambda: page.locator("#why-ko-filters label").count() == 6, 30, "C1's 6 filters")
+        pick(page, "why-ko-layer", "C3")
+        wait_for(lambda: page.locator("#why-ko-filters label").count() == 16, 30, "C3's 16 filters")
         page.locator("#why-ko-filters label").nth(2).click()
-        wait_text(page, "#why-ko", "With 1 of C1's filters zeroed (2): MNIST test accuracy")
+        wait_text(page, "#why-ko", "With 1 of C3's filters zeroed (2): MNIST test accuracy")
         pick(page, "why-target", "1")
         page.locator("#why-nudge-go").click()
         wait_text(page, "#why-nudge", "after")

@@ -118,8 +118,9 @@ def accuracy_of(key: tuple, compute) -> float:
     return value
 
 
-def knock_out(registry: Registry, value, choice, layer_v, chans):
-    """The prediction with some filters zeroed, and (with a local MNIST copy) the test accuracy."""
+def knock_out(registry: Registry, value, choice, layer_v, chans, measure: bool = True):
+    """The prediction with some filters zeroed, and (with a local MNIST copy) the test accuracy —
+    or, without `measure`, a word that it is being measured (`knock_out_at_once`)."""
     try:
         img, m, pre = current(registry, value, choice)
     except (InputError, UnknownCheckpoint) as e:
@@ -132,7 +133,9 @@ def knock_out(registry: Registry, value, choice, layer_v, chans):
     label = {str(d): float(v) for d, v in enumerate(p)}
     msg = f"With {len(chans)} of {layer_v}'s filters zeroed ({', '.join(map(str, chans)) or 'none'})"
     folder = local_folder()
-    if folder:
+    if folder and not measure:
+        msg += ": measuring the MNIST test accuracy of what is left (10,000 digits)…"
+    elif folder:
         tx, ty = cached(folder).raw("test"), cached(folder).labels("test")
         name = drawing.first_model(choice)
         intact = accuracy_of((name, None, ()), lambda: accuracy(m, tx, ty))
@@ -141,6 +144,16 @@ def knock_out(registry: Registry, value, choice, layer_v, chans):
     else:
         msg += ". (Set CNN_DEMO_DATA to a local MNIST copy to see the test accuracy too.)"
     return msg, label
+
+
+def knock_out_at_once(registry: Registry, value, choice, layer_v, chans):
+    """A click on a filter: the knocked-out network's answer at once; its test accuracy follows
+    (`knock_out_accuracy`), since 10,000 digits take the CPU a moment (BENCHMARKS.md)."""
+    return knock_out(registry, value, choice, layer_v, chans, measure=False)
+
+
+def knock_out_accuracy(registry: Registry, value, choice, layer_v, chans) -> str:
+    return knock_out(registry, value, choice, layer_v, chans)[0]
 
 
 def on_nudge(registry: Registry, value, choice, target_v):
@@ -213,10 +226,14 @@ def build(shared: Shared):
           trigger_mode="always_last", **opts)
     ko_layer.input(bound(on_ko_layer, registry), [sketch, model, ko_layer], [ko_chans, ko_out, ko_probs, ko_kept],
                    **opts)
-    # a knock-out's 10,000-digit accuracy takes the CPU for a moment: two at a time, in their own
-    # line, so they never hold up the strokes (whose event has no limit) or the other explanations
-    ko_chans.input(bound(knock_out, registry), [sketch, model, ko_layer, ko_chans], [ko_out, ko_probs],
-                   concurrency_limit=2, concurrency_id="knock-out", **opts) \
-        .then(lambda chans: chans, ko_chans, ko_kept, api_visibility="private", queue=False)
+    # a click on a filter: the answer at once, then the 10,000-digit accuracy, which takes the CPU
+    # a moment — one at a time, in a line of their own, so they never hold up the strokes (whose
+    # event has no limit) or the other explanations, and land in the order they were asked
+    ko_in = [sketch, model, ko_layer, ko_chans]
+    ko_chans.input(bound(knock_out_at_once, registry), ko_in, [ko_out, ko_probs], trigger_mode="always_last",
+                   **opts) \
+        .then(lambda chans: chans, ko_chans, ko_kept, api_visibility="private", queue=False) \
+        .then(bound(knock_out_accuracy, registry), ko_in, ko_out, concurrency_limit=1, concurrency_id="knock-out",
+              **opts)
     kind.input(bound(on_sweep, registry), [sketch, model, kind], plot, **opts)
     nudge_btn.click(bound(on_nudge, registry), [sketch, model, target], nudge_out, **opts)
