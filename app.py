@@ -30,10 +30,11 @@ STYLE = HERE / "cnn_demo" / "views" / "style.css"
 SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("brush", "a11y", "unit")]
 # Gradio runs one function when the page opens: each script is a function, called in turn
 PAGE_JS = "() => {\n" + "".join(f"  ({p.read_text().strip()})();\n" for p in SCRIPTS) + "}"
-TABS = (draw_tab, why_tab, insights_tab, playground_tab, train_tab, lessons_tab)  # the Draw tab first: the others read it
+# the Draw tab first (the others read its canvas and model); the Lessons second, in sight on a phone too
+TABS = (draw_tab, lessons_tab, why_tab, insights_tab, playground_tab, train_tab)
 
-INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it: the input it "
-         "really sees, every filter it learned, every feature map of every layer, and its answer.")
+INTRO = ("# CNN Explorer\nDraw a digit and watch a convolutional network read it, stage by stage: what it "
+         "sees, every feature map, and why it answers as it does.")
 
 
 def build_app(registry: Registry | None = None) -> gr.Blocks:
@@ -41,18 +42,25 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
     registry = registry or Registry().scan()
     # uploads older than UPLOAD_MAX_AGE are deleted every 10 minutes (and all at a restart)
     with gr.Blocks(title="CNN Explorer", delete_cache=(600, limits.UPLOAD_MAX_AGE)) as demo:
-        gr.Markdown(INTRO)
+        shared = Shared(registry, demo)
+        with gr.Row(equal_height=True, elem_id="cx-head"):
+            gr.Markdown(INTRO, elem_id="cx-intro")
+            tour = gr.Button("▶ New here? Take the tour", variant="primary", size="sm", scale=0, min_width=210,
+                             elem_id="tour")
+            button = share.button()
+        link = share.layout(shared, button)
         if registry.problems:
             gr.Markdown("⚠️ Some saved checkpoints could not be loaded:\n" +
                         "\n".join(f"- {md_text(p)}" for p in registry.problems))
-        shared = Shared(registry, demo)
-        link_row = share.layout()
-        with gr.Tabs() as shared.tabs:
+        lessons_tab.strip(shared, tour)
+        with gr.Tabs(elem_id="cx-tabs") as shared.tabs:
             for tab in TABS:
                 tab.build(shared)
-        share.wire(shared, link_row)
+        share.wire(shared, link)
+        lessons_tab.wire(shared)
     demo.registry = registry
-    demo.linked = shared.linked  # the controls a share link or a lesson may set (tests read it)
+    demo.shared = shared  # what a link or a lesson sets, by component (tests read it)
+    demo.linked = shared.linked  # the controls a share link or a lesson may set
     demo.restored, demo.restores = shared.restored, shared.restores  # those only their tab's `restore` sets
     return demo
 

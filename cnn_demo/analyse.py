@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import batching
-from .views import common
+from .views import common, flow
 from .preprocess import InputError, Preprocessed, preprocess, read_image
 from .probe import probe
 from .registry import Entry
@@ -46,9 +46,9 @@ def analyse(img, entries: list[Entry], paper: str = "light") -> Analysis:
         probs.append(as_label(p[0]))
         top = int(p[0].argmax())
         heading = f"{e.ck.name}: reads {top} ({p[0, top]:.0%})" if len(entries) > 1 else ""
-        blocks.append(common.stages_html(stages, heading, i))
-    body = blocks[0] if len(blocks) == 1 else f'<div class="cx-compare">{"".join(blocks)}</div>'
-    return Analysis(pre, probs, common.steps_html(pre), body)
+        ops = e.cached("ops", lambda m=e.ck.model: flow.op_labels(m))
+        blocks.append(flow.flow_html(stages, pre.image, ops, heading, i))
+    return Analysis(pre, probs, common.steps_html(pre), "".join(blocks))
 
 
 def classify_file(data: bytes | str, entry: Entry) -> dict:

@@ -4,14 +4,18 @@ text file in `lessons/` that a teacher can write without touching Python:
     ---
     title: A convolution by hand
     try: Step the kernel one position and check one sum yourself.
-    view: {"tab": "playground", "set": {"pg.src": "Tiny 6×6 squares", "pg.k": ["Vertical edge"]}}
+    view: {"tab": "playground", "set": {"pg.src": "Tiny 6×6 squares", "pg.k": ["Vertical edge"]}, "focus": "pg-walk"}
+    ask: {"q": "How big is the output?", "check": "output_size", "choices": ["6×6", "4×4"]}
     ---
     A few sentences of Markdown.
 
 `view` is the same state a share link holds (cnn_demo/share_link.py): the tab, the model, the
 settings by their link keys (README, "Share links"), and `"example": d` for the bundled example
-digit d on the canvas. Files are read in name order; one that cannot be read is skipped and
-named, never a crash.
+digit d on the canvas; a lesson's view may also name accordions to open (`"open": [keys]`) and
+the element to bring into view (`"focus": element id`). Every setting it does not name starts
+as the app opens it. `ask` is a question to answer before looking, checked against the live
+app (cnn_demo/quiz.py names the checks). Files are read in name order; one that cannot be read
+is skipped and named, never a crash.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ class Lesson:
     body: str
     try_this: str = ""
     view: dict = field(default_factory=dict)
+    ask: dict = field(default_factory=dict)  # {"q": question, "check": a quiz check, "args": {...}, "choices": [...]}
 
 
 class LessonError(ValueError):
@@ -45,20 +50,29 @@ def parse(text: str, name: str = "lesson") -> Lesson:
     fields = {}
     for line in head.strip().splitlines():
         key, colon, value = line.partition(":")
-        if colon and key.strip() in ("title", "try", "view"):
+        if colon and key.strip() in ("title", "try", "view", "ask"):
             fields[key.strip()] = value.strip()
     if not fields.get("title"):
         raise LessonError(f"{name}: the lesson has no title line.")
-    view = {}
-    if fields.get("view"):
-        try:
-            view = json.loads(fields["view"])
-        except json.JSONDecodeError as e:
-            raise LessonError(f"{name}: its view line is not JSON ({e.msg}, column {e.colno}).") from None
-        if not isinstance(view, dict):
-            raise LessonError(f"{name}: its view line must be a JSON object {{...}}.")
+    view = _json(fields, "view", name) if fields.get("view") else {}
+    ask = _json(fields, "ask", name) if fields.get("ask") else {}
+    if ask and not (isinstance(ask.get("q"), str) and isinstance(ask.get("check"), str)
+                    and isinstance(ask.get("args", {}), dict) and isinstance(ask.get("choices"), list)
+                    and 2 <= len(ask["choices"]) <= 6 and all(isinstance(c, str) for c in ask["choices"])):
+        raise LessonError(f'{name}: its ask line needs "q" (the question), "check" (what the app computes), '
+                          f'"choices" (2 to 6 answers, as text) and optionally "args" {{...}}.')
     body = body.split("\n", 1)[1] if "\n" in body else ""  # what follows the closing '---' line
-    return Lesson(name, fields["title"], body.strip(), fields.get("try", ""), view)
+    return Lesson(name, fields["title"], body.strip(), fields.get("try", ""), view, ask)
+
+
+def _json(fields: dict, key: str, name: str) -> dict:
+    try:
+        v = json.loads(fields[key])
+    except json.JSONDecodeError as e:
+        raise LessonError(f"{name}: its {key} line is not JSON ({e.msg}, column {e.colno}).") from None
+    if not isinstance(v, dict):
+        raise LessonError(f"{name}: its {key} line must be a JSON object {{...}}.")
+    return v
 
 
 def load(folder: Path = FOLDER) -> tuple[list[Lesson], list[str]]:

@@ -59,13 +59,13 @@ def test_no_critical_or_serious_violation_on_any_tab(browser, app_url, look):
                 # (a picture inside a named button, an example digit, is told by the button's name)
                 alts = page.evaluate("Array.from(document.querySelectorAll('[role=tabpanel] img'))"
                                      ".filter(i => i.getBoundingClientRect().width > 0"
-                                     " && !i.closest('button[aria-label]')).map(i => i.alt)")
+                                     " && !i.closest('button[aria-label], [role=button][aria-label]')).map(i => i.alt)")
                 vague = [a for a in alts if len(a) < 12]
                 assert not vague, f"{look}, {tab}: images without a telling alt text: {vague}"
                 if tab == "Draw":
-                    maps = page.evaluate("Array.from(document.querySelectorAll('#stages img')).map(i => i.alt)")
-                    assert maps and all(" to " in a and ("map" in a or "barcode" in a or "value" in a)
-                                        for a in maps), maps
+                    maps = page.evaluate("Array.from(document.querySelectorAll('#stages [data-stage]'))"
+                                         ".map(e => e.getAttribute('aria-label'))")
+                    assert maps and all(a and " to " in a and ("map" in a or "value" in a) for a in maps), maps
             bad.update({(state, tab): v for impact, v in found.items() if impact in BAD})
             if shots:
                 os.makedirs(shots, exist_ok=True)

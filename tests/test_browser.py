@@ -135,11 +135,14 @@ def test_a_finger_draws_on_a_phone(browser, app_url):
         draw(page, pen_digit(3, 0), touch=touch)
         assert wait_for_label(page, "3") == "3"
         assert page.evaluate("window.scrollY") == 0
-        # every stage's card fits the phone's width (feature maps shrink rather than run off the page)
-        page.locator("#stages .cx-card").first.wait_for(timeout=20_000)
-        rights = page.evaluate("Array.from(document.querySelectorAll('#stages .cx-card'))"
-                               ".map(c => c.getBoundingClientRect().right)")
-        assert len(rights) >= 10 and max(rights) <= 390
+        # every stage fits the phone's width: the flow runs top to bottom, its maps in rows
+        page.locator("#stages .cx-fcol").first.wait_for(timeout=20_000)
+        boxes = page.evaluate("Array.from(document.querySelectorAll('#stages .cx-fcol, #stages .cx-tile'))"
+                              ".map(c => { const r = c.getBoundingClientRect(); return [r.left, r.right, r.top]; })")
+        assert len(boxes) >= 60 and max(r for _, r, _ in boxes) <= 390 and min(x for x, _, _ in boxes) >= 0
+        cols = page.evaluate("Array.from(document.querySelectorAll('#stages .cx-fcol'))"
+                             ".map(c => c.getBoundingClientRect().top)")
+        assert cols == sorted(cols) and len(cols) == 12  # the input, then each stage below the one before
     finally:
         ctx.close()
 

@@ -24,14 +24,27 @@ def test_filter_mosaic_uses_one_symmetric_scale():
     assert img.dtype == np.uint8 and img.ndim == 3
 
 
-def test_stage_cards_caption_every_stage():
+def test_the_flow_captions_every_stage_in_order():
+    """The network as one flow: the input, then every stage in network order, each named with
+    its shape, one colour scale each; a map stage is one encoded mosaic (as before the flow), a
+    vector stage one strip each way (upright beside the maps, across on a phone)."""
+    import re
+
+    from cnn_demo.views import flow
     ck = load(ROOT / "checkpoints" / "lenet5")
     stages, _ = probe(ck.model, torch.rand(1, 1, 28, 28))
-    html = html_views.stages_html(stages)
-    for s in ["C1", "C1 + ReLU", "S2", "C3", "S4", "C5", "F6", "OUTPUT (logits)", "6×28×28", "120×1×1"]:
-        assert s in html, s
-    assert html.count("<img") == len(stages)
+    html = flow.flow_html(stages, np.zeros((28, 28), np.float32), flow.op_labels(ck.model))
+    heads = re.findall(r'<div class="cx-fhead"[^>]*><b>([^<]+)</b><span class="cx-sub">([^<]+)</span>', html)
+    assert heads == [("input", "1×28×28"), ("C1", "6×28×28"), ("C1 + ReLU", "6×28×28"), ("S2", "6×14×14"),
+                     ("C3", "16×10×10"), ("C3 + ReLU", "16×10×10"), ("S4", "16×5×5"), ("C5", "120×1×1"),
+                     ("C5 + ReLU", "120×1×1"), ("F6", "84"), ("F6 + ReLU", "84"), ("OUTPUT", "10")]
+    ops = re.findall(r'<span class="cx-jop">([^<]+)</span>', html)
+    assert ops == ["conv 5×5", "ReLU", "max-pool 2×2", "conv 5×5", "ReLU", "max-pool 2×2", "conv 5×5", "ReLU",
+                   "fully connected", "ReLU", "fully connected"]
     assert html.count('class="cx-legend"') == len(stages)
+    maps = [s for s in stages if s.output.ndim == 3 and s.output.shape[1] > 1]
+    assert html.count("--sprite:url(data:image/png") == len(maps) == 6
+    assert html.count('class="cx-px cx-up"') == html.count('class="cx-px cx-across"') == len(stages) - len(maps)
     f = html_views.filters_html(filters(ck.model))
     assert "C1 filters" in f and "C3 filters" in f and "C5 filters" in f and "16 filters, each 6 kernels" in f
 

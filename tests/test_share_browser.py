@@ -32,7 +32,7 @@ def test_a_link_opens_the_same_drawing_prediction_tab_and_detail(browser, app_ur
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     drawn(page, app_url, 4)
     want = probabilities(page)
-    page.locator('#stages img[data-stage="C1"]').first.focus()
+    page.locator('#stages [data-stage="C1"]').first.focus()
     page.keyboard.press("Enter")  # the unit detail, open on C1 map 0
     wait_text(page, "#unit-detail h3", "C1, map 0")
     link = make_link(page)
@@ -187,7 +187,8 @@ def test_a_tampered_link_gets_a_sentence(browser, app_url, query, said, capfd):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(app_url + query)
     wait_text(page, "#share-status", said)
-    assert selected_tab(page) == "Draw" and page.locator("#sketchpad canvas").first.is_visible()
+    assert selected_tab(page) == "Draw"
+    page.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=30_000)
     page.screenshot(path=os.environ["CNN_DEMO_SHOTS"] + "/tampered.png") if os.environ.get("CNN_DEMO_SHOTS") else None
     page.close()
     out = capfd.readouterr()

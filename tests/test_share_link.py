@@ -110,12 +110,9 @@ def test_a_links_setting_is_used_only_if_the_control_would_take_it():
 def restored_views(app_demo, state) -> dict:
     """apply_state's updates for each tab's restored controls and views, by tab."""
     from cnn_demo.ui.share import apply_state
-    out = apply_state(app_demo.registry, app_demo.linked, state, "opened", app_demo.restores)
-    start, got = 2 + 6 + 7 + len(app_demo.linked), {}
-    for tab, _, _, outputs in app_demo.restores:
-        got[tab], start = out[start:start + len(outputs)], start + len(outputs)
-    assert start == len(out) - 1 and "opened" in out[-1]
-    return got
+    out = apply_state(app_demo.shared, state, "opened")
+    assert "opened" in out[app_demo.shared.parts["status"]]
+    return {tab: [out.get(c, {"__type__": "update"}) for c in outputs] for tab, _, _, outputs in app_demo.restores}
 
 
 def test_a_view_sets_the_model_dependent_choices_through_their_tabs(app_demo, seven):

@@ -47,15 +47,13 @@ def near(a: float, b: float) -> bool:
 
 
 def click_map(page, stage: str, ch: int, r: int, c: int, model: int = 0):
-    """Click the pixel (r, c) of map `ch` in a stage's mosaic, from the layout it carries."""
-    img = page.locator(f'#stages img[data-stage="{stage}"][data-model="{model}"]').first
-    img.scroll_into_view_if_needed()
-    d = img.evaluate("e => ({...e.dataset, nw: e.naturalWidth, nh: e.naturalHeight})")
-    th, tw, gap, cols = (int(d[k]) for k in ("th", "tw", "gap", "cols"))
-    x = (ch % cols) * (tw + gap) + c + 0.5
-    y = (ch // cols) * (th + gap) + r + 0.5
-    box = img.bounding_box()
-    page.mouse.click(box["x"] + x * box["width"] / d["nw"], box["y"] + y * box["height"] / d["nh"])
+    """Click the pixel (r, c) of map `ch`: its tile in the flow, at that pixel."""
+    grid = page.locator(f'#stages [data-stage="{stage}"][data-model="{model}"]').first
+    tile = grid.locator(f'.cx-tile[data-ch="{ch}"]').first
+    tile.scroll_into_view_if_needed()
+    th, tw = int(grid.get_attribute("data-th")), int(grid.get_attribute("data-tw"))
+    box = tile.bounding_box()
+    page.mouse.click(box["x"] + (c + 0.5) * box["width"] / tw, box["y"] + (r + 0.5) * box["height"] / th)
 
 
 def detail(page) -> str:
@@ -95,7 +93,7 @@ def test_pooling_and_the_softmax(page):
     wait_text(page, "#unit-detail h3", "S4, map 3 at row 1, column 1")
     assert near(shown(page, "wins:"), own_value(page, "lenet5", "S4", 3, (1, 1)))
     # the keyboard: Enter on a focused stage picture opens its first unit
-    out = page.locator('#stages img[data-stage="OUTPUT"]').first
+    out = page.locator('#stages [data-stage="OUTPUT"]').first
     out.focus()
     page.keyboard.press("Enter")
     wait_text(page, "#unit-detail h3", "OUTPUT")
@@ -115,7 +113,7 @@ def test_the_detail_follows_new_strokes(page):
 
 def test_side_by_side_opens_the_second_models_unit(page):
     pick(page, "model", drawing.COMPARE_TITLE)
-    page.locator('#stages img[data-stage="conv2"][data-model="1"]').first.wait_for(timeout=30_000)
+    page.locator('#stages [data-stage="conv2"][data-model="1"]').first.wait_for(timeout=30_000)
     time.sleep(0.5)
     click_map(page, "conv2", 7, 3, 4, model=1)
     wait_text(page, "#unit-detail h3", "conv2, map 7 at row 3, column 4")

@@ -40,20 +40,31 @@ def test_the_page_shows_the_models_own_value(registry, seven, name, stage, ch, p
 
 
 def test_a_click_on_a_relu_map_shows_its_conv_and_the_relu(registry, seven):
-    acc, which, stage, ch, row, col, page = unit_panel.on_pick(registry, seven, "lenet5", "0|C3_relu|4|2|3|123")
+    acc, which, stage, ch, row, col, page, spatial = unit_panel.on_pick(registry, seven, "lenet5",
+                                                                         "0|C3_relu|4|2|3|123")
     assert acc["open"] is True and stage["value"] == "C3" and ch["value"] == 4 and (row["value"], col["value"]) == (2, 3)
-    assert ch["maximum"] == 15 and row["maximum"] == 9
+    assert ch["maximum"] == 15 and row["maximum"] == 9 and spatial["visible"] is True
     assert "C3, map 4 at row 2, column 3" in page and "Then ReLU" in page
+    assert 'data-stage="C3" data-ch="4"' in page  # what the flow outlines
+
+
+def test_a_stage_of_single_numbers_has_no_position_to_choose(registry, seven):
+    """OUTPUT, C5, F6: one number a unit, so no Row/Column sliders and no window to slide."""
+    *_, ch, row, col, page, spatial = unit_panel.on_pick(registry, seven, "lenet5", "0|OUTPUT|7||")
+    assert spatial["visible"] is False and row["interactive"] is False and ch["label"] == "Unit (0–9)"
+    assert "OUTPUT, digit 7" in page
+    ch, row, col, page, spatial = unit_panel.on_stage(registry, seven, "lenet5", "lenet5", "S4", 0, 0, 0)
+    assert spatial["visible"] is True and ch["label"] == "Map (0–15)"
 
 
 def test_side_by_side_picks_the_second_model(registry, seven):
-    acc, which, stage, ch, row, col, page = unit_panel.on_pick(registry, seven, drawing.COMPARE, "1|conv2|31|0|0|1")
+    acc, which, stage, ch, row, col, page, _ = unit_panel.on_pick(registry, seven, drawing.COMPARE, "1|conv2|31|0|0|1")
     assert which["value"] == "tinycnn" and which["visible"] is True and "TinyCNN" in page
     assert stage["value"] == "conv2" and "conv2, map 31" in page
 
 
 def test_positions_outside_the_map_are_kept_inside(registry, seven):
-    ch, row, col, page = unit_panel.on_stage(registry, seven, "lenet5", "lenet5", "S4", 99, 40, -3)
+    ch, row, col, page, _ = unit_panel.on_stage(registry, seven, "lenet5", "lenet5", "S4", 99, 40, -3)
     assert (ch["value"], row["value"], col["value"]) == (15, 4, 0) and "S4, map 15 at row 4, column 0" in page
 
 
@@ -62,7 +73,7 @@ def test_nothing_drawn_or_a_broken_pick_gets_a_sentence_not_a_crash(registry, se
     v = seven if value == "seven" else value
     out = unit_panel.on_pick(registry, v, "lenet5", pick)
     if value is None:
-        assert "Draw a digit first" in out[-1]
+        assert "Draw a digit first" in out[-2]
     else:
         assert all(o == {"__type__": "update"} for o in out)  # nothing changes, nothing breaks
 
@@ -78,11 +89,22 @@ def test_the_slide_visits_the_whole_map_in_order(registry, seven):
 def test_stage_pictures_say_how_a_click_maps_to_a_unit(registry, seven):
     from cnn_demo.ui.draw_tab import on_draw
     *_, stages = on_draw(registry, seven, drawing.COMPARE)
-    tags = re.findall(r"<img [^>]*data-stage=[^>]*>", stages)
+    tags = re.findall(r"<div [^>]*data-stage=[^>]*>", stages)
     got = {(re.search(r'data-model="(\d)"', t)[1], re.search(r'data-stage="(\w+)"', t)[1]) for t in tags}
     assert ("0", "C3_relu") in got and ("1", "conv2") in got and ("0", "OUTPUT") in got
     c1 = next(t for t in tags if 'data-stage="C1"' in t)
-    assert all(f in c1 for f in ('data-cols="6"', 'data-th="28"', 'data-tw="28"', 'data-gap="1"', 'tabindex="0"'))
+    assert all(f in c1 for f in ('data-th="28"', 'data-tw="28"', 'data-n="6"', 'tabindex="0"', 'role="button"'))
+    # one tile a map, each naming its map; a tile shows its own map of the stage's mosaic
+    block = stages[stages.index(c1):]
+    tiles = re.findall(r'<div class="cx-tile" data-ch="(\d+)" style="background-position:-([\d.]+)px -([\d.]+)px"',
+                       block[:block.index("</div></div>")])
+    cols = int(re.search(r"--cols:(\d+)", c1)[1])
+    side = float(re.search(r"--side:([\d.]+)px", c1)[1])
+    assert [int(k) for k, _, _ in tiles] == list(range(6))
+    zoom = side / 28
+    for k, x, y in tiles:
+        k = int(k)
+        assert abs(float(x) - (k % cols) * 29 * zoom) < 1e-3 and abs(float(y) - (k // cols) * 29 * zoom) < 1e-3
 
 
 def test_any_checkpoint_a_learner_saved_works_too(tmp_path, seven):

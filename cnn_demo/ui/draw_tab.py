@@ -114,8 +114,8 @@ def classify(registry: Registry, image, model):
 def build(shared: Shared):
     registry = shared.registry
     with gr.Tab("Draw", id="draw"):
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=4, min_width=340):
+        with gr.Row(equal_height=False, elem_classes=["cx-drawrow"]):  # on a phone: canvas, then its answer
+            with gr.Column(scale=4, min_width=340, elem_classes=["cx-drawcol"]):
                 sketch = Canvas(
                     elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
                     canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
@@ -125,23 +125,24 @@ def build(shared: Shared):
                 choices = drawing.model_choices(registry)
                 model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
                                     elem_id="model", interactive=True)
-                with gr.Row():
+                with gr.Row(elem_classes=["cx-randrow"]):
                     rand_btn = gr.Button("Random MNIST test digit", visible=local_folder() is not None, size="sm",
                                          elem_id="random-digit")
                 digits = gr.Dataset(components=[gr.Image(render=False, type="filepath")],
                                     samples=[[str(p)] for p in EXAMPLES], type="index", samples_per_page=10,
                                     label="Or start from an MNIST test digit", elem_id="digits")
-            with gr.Column(scale=5, min_width=420):
+            with gr.Column(scale=5, min_width=420, elem_classes=["cx-drawcol"]):
                 status = gr.Markdown("", elem_id="draw-status")
-                with gr.Row():
+                with gr.Row(elem_classes=["cx-preds"]):
                     pred = gr.Label(num_top_classes=10, label="Prediction", elem_id="prediction")
                     pred2 = gr.Label(num_top_classes=10, label="Second model", visible=False, elem_id="prediction2")
                 steps = gr.HTML(label="What the network sees", elem_id="steps")
-        gr.Markdown("## Inside the network: every stage's output, in order\n"
-                    "Each small square image is one *feature map*: where a filter found its pattern. "
-                    "Blue–white–red maps hold negative and positive values (white = 0); "
-                    "dark-to-yellow maps hold values ≥ 0. Layers C5, F6 and OUTPUT are single numbers per "
-                    "channel, drawn as barcodes.")
+        gr.Markdown("## Inside the network, left to right\n"
+                    "Each square is a *feature map*: where one filter found its pattern in the maps before it "
+                    "(the lines show which maps feed which). Blue–white–red maps hold negative and positive values "
+                    "(white = 0), dark-to-yellow ones values ≥ 0; C5, F6 and OUTPUT are single numbers, one cell "
+                    "each. **Click any map or cell to see how one of its numbers was computed.**",
+                    elem_classes=["cx-flowhint"])
         stages = gr.HTML(elem_id="stages")
         shared.sketch, shared.model = sketch, model
         unit_panel.build(shared)

@@ -98,6 +98,19 @@ def on_colour(name, file, sketch, seed, *params):
         return warning_html(e)
 
 
+def quiz_context(name, file, sketch, seed, *params) -> tuple:
+    """The playground as a lesson's question sees it: (its image, its settings as
+    playground.chain takes them, the colour layer's seed); no image or settings it cannot use: empty."""
+    img, _ = load_source(name, file, sketch)
+    try:
+        s = settings(*params)
+    except pg.PlaygroundError:
+        return img, {}, int(seed or 0)
+    return img, {"kernels": s.kernels, "padding": s.padding, "stride": s.stride, "dilation": s.dilation,
+                 "padding_mode": s.padding_mode, "activation": s.activation, "slope": s.slope,
+                 "pooling": s.pooling, "pool_kernel": s.pool_kernel, "pool_stride": s.pool_stride}, int(seed or 0)
+
+
 def build(shared: Shared):
     sources = list(EXAMPLES) + [DRAWING, UPLOAD]
     with gr.Tab("Convolution playground", id="playground") as tab:
@@ -132,7 +145,7 @@ def build(shared: Shared):
                 status = gr.Markdown("", elem_id="pg-status")
                 kernels_view = gr.HTML(elem_id="pg-kernel-view")
                 out = gr.HTML(elem_id="pg-output")
-        with gr.Accordion("Step by step (on a tiny image)", open=True):
+        with gr.Accordion("Step by step (on a tiny image)", open=True, elem_id="pg-steps") as steps_box:
             gr.Markdown("Pick **Tiny 6×6 squares** or **Tiny 8×8 squares** as the input (any image up to "
                         f"{pv.SMALL}×{pv.SMALL} works). The first kernel walks over it one position at a time.")
             with gr.Row():
@@ -141,7 +154,8 @@ def build(shared: Shared):
                                   elem_id="pg-pool-step")
             walk = gr.HTML(elem_id="pg-walk")
             pwalk = gr.HTML(elem_id="pg-pool-walk")
-        with gr.Accordion("Colour: channels, a 3×3×3 bank, a random Conv2d(3 → 8)", open=False):
+        with gr.Accordion("Colour: channels, a 3×3×3 bank, a random Conv2d(3 → 8)", open=False,
+                          elem_id="pg-colour-box") as colour_box:
             seed = gr.Slider(0, 99, 0, step=1, label="Seed of the random layer", elem_id="pg-seed")
             colour = gr.HTML(elem_id="pg-colour")
 
@@ -150,8 +164,11 @@ def build(shared: Shared):
                       ("pg.pool", pool), ("pg.pk", pk), ("pg.ps", ps), ("pg.seed", seed)):
         # (the step-by-step positions are not linked: their range follows the image, set after it)
         shared.link(key, comp)
+    shared.openable("pg.steps", steps_box)
+    shared.openable("pg.colour", colour_box)
     src = [source, upload, shared.sketch]
     params = [presets, grid, padding, mode, stride, dilation, act, slope, pool, pk, ps]
+    shared.parts["playground"] = (src + [seed] + params, quiz_context)  # what a lesson's question reads
     outs = [upload, status, kernels_view, out, walk, pwalk, step, pstep]
     # one event per view, whatever control moved: while it runs, the page holds the next
     # change back and sends the controls as they are once it ends. One event per control would

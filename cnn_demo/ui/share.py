@@ -22,7 +22,7 @@ from .. import drawing, share_link
 from ..registry import Registry
 from . import say
 from .draw_tab import EXAMPLES, on_canvas
-from .shared import Shared
+from .shared import Shared, bound
 from .unit_panel import controls_for, detail
 
 TABS = {"Draw": "draw", "Why this digit?": "why", "What neurons look for": "insights",
@@ -86,8 +86,9 @@ def settings_of(keys: list[str], defaults: list, values) -> dict:
 
 
 def make_link(registry: Registry, tab, unit_open, value, choice, stage, channel, row, col, *linked,
-              keys=(), defaults=()) -> str:
-    """The parameter for the current view (the page turns it into the link), or a sentence."""
+              keys=(), defaults=()):
+    """The parameter for the current view (the page turns it into the link), or a sentence; the
+    box that shows it appears with it."""
     state = {"tab": TABS.get(tab, "draw") if isinstance(tab, str) else "draw",
              "model": choice if isinstance(choice, str) else drawing.DEFAULT}
     settings = settings_of(list(keys), list(defaults), linked)
@@ -99,9 +100,10 @@ def make_link(registry: Registry, tab, unit_open, value, choice, stage, channel,
             state["ink"] = share_link.pack_drawing(img)
         if unit_open and img is not None:
             state["unit"] = {"stage": str(stage or "")[:40], "ch": _int(channel), "r": _int(row), "c": _int(col)}
-        return share_link.encode(state)
+        token = share_link.encode(state)
     except share_link.LinkError as e:
-        return f"⚠️ {e}"
+        token = f"⚠️ {e}"
+    return gr.update(value=token, visible=True)
 
 
 def _int(v) -> int:
@@ -111,29 +113,37 @@ def _int(v) -> int:
         return 0
 
 
-def open_link(registry: Registry, linked: dict, restores: list, request: gr.Request):
-    """On page load: the view a `?s=` link holds, or nothing changed (no link) and a sentence
-    (a broken one)."""
+DEMO_DIGIT = 7  # the example a first visit sees flowing through the network
+DEMO_SAID = ("🖊️ An MNIST **7** is flowing through the network so you can see it work. **Draw your own digit** "
+             "on the canvas: it takes the 7's place at your first stroke.")
+
+
+def open_link(shared: Shared, request: gr.Request) -> dict:
+    """On page load: the view a `?s=` link holds; without one, an example digit flowing through
+    the network (the Draw tab's status says how to draw your own); a broken link: that, and a
+    sentence."""
     token = request.query_params.get(share_link.PARAM) if request is not None else None
     if token is None:
-        return unchanged(linked, restores) + ("",)
+        draw = shared.parts["draw"]
+        out = dict(zip(draw, on_canvas(shared.registry, example_canvas(DEMO_DIGIT), drawing.DEFAULT)))
+        out[draw[3]] = DEMO_SAID  # the Draw tab's status, beside the canvas's answer
+        return out
     try:
         state = share_link.decode(token)
     except share_link.LinkError as e:
-        return unchanged(linked, restores) + (say(e),)
-    return apply_state(registry, linked, state, "Opened from a link: the view as it was shared.", restores)
+        return {shared.parts["status"]: say(e)}
+    return apply_state(shared, state, "Opened from a link: the view as it was shared.")
 
 
-def unchanged(linked: dict, restores=()) -> tuple:
-    return (None,) + (gr.update(),) * (1 + 6 + 7 + len(linked) + sum(len(r[3]) for r in restores))
-
-
-def apply_state(registry: Registry, linked: dict, state: dict, said: str, restores=()):
-    """A view (from a link or a lesson) → the tab to open (selected once everything else is
-    in place, `to_tab`), then updates for: the model, the Draw tab's canvas and outputs, the unit panel, every linked control, each tab's restored controls and
-    views (`Shared.restorable`), the status line. Every field is checked; what cannot be used
-    is left as it is and named."""
-    notes = []
+def apply_state(shared: Shared, state: dict, said: str) -> dict:
+    """A view (from a link or a lesson) as updates, by component: the tab to open (selected once
+    everything else is in place, `to_tab`), the model, the Draw tab's canvas and outputs, the
+    unit panel, every linked control (its value in the view, else the app's own default: a
+    lesson starts from how the app opens), each tab's restored controls and views
+    (`Shared.restorable`), the accordions a view opens, the status line. Every field is
+    checked; what cannot be used is left as the app opens it and named."""
+    registry, parts = shared.registry, shared.parts
+    notes, out = [], {}
     choice = share_link.text(state, "model")
     known = set(registry.names()) | {drawing.COMPARE}
     if choice not in known:
@@ -144,38 +154,49 @@ def apply_state(registry: Registry, linked: dict, state: dict, said: str, restor
     try:
         img = share_link.unpack_drawing(state["ink"]) if isinstance(state.get("ink"), str) else None
     except share_link.LinkError as e:
-        return unchanged(linked, restores) + (say(e),)
+        return {parts["status"]: say(e)}
     example = share_link.whole(state, "example", 0, 9)  # a lesson's digit: the bundled example
     if img is None and example is not None:
         img = example_canvas(example)
-    draw = on_canvas(registry, img, choice) if img is not None else (gr.update(),) * 6
-    unit = (gr.update(),) * 7
-    u = state.get("unit")
-    if img is not None and isinstance(u, dict):
-        names = drawing.model_names(choice)
-        st, ch, r, c = controls_for(registry, choice, names[0], share_link.text(u, "stage", limit=40),
-                                    share_link.whole(u, "ch", 0, 999) or 0, share_link.whole(u, "r", 0, 999),
-                                    share_link.whole(u, "c", 0, 999))
-        html = detail(registry, draw[0], choice, names[0], st.get("value"), ch.get("value"), r.get("value"),
-                      c.get("value"))
-        unit = (gr.update(open=True), gr.update(), st, ch, r, c, html)
+    if img is not None:
+        out.update(zip(parts["draw"], on_canvas(registry, img, choice)))
+    out.update(unit_view(shared, state.get("unit"), img, choice))
     given = state.get("set") if isinstance(state.get("set"), dict) else {}
-    sets, dropped = [], []
-    for key, comp in linked.items():
+    dropped = []
+    for key, comp in shared.linked.items():
         v = accepted(comp, given[key]) if key in given else None
         if key in given and v is None:
             dropped.append(key)
-        sets.append(gr.update(value=v) if v is not None else gr.update())
-    for tab_id, restore, keys, outputs in restores:  # only where the view is shown or named
+        out[comp] = gr.update(value=v if v is not None else shared.defaults[key])
+    for tab_id, restore, keys, outputs in shared.restores:  # only where the view is shown or named
         if tab == tab_id or any(k in given for k in keys):
-            sets += restore(given, img, choice)
-        else:
-            sets += (gr.update(),) * len(outputs)
+            out.update(zip(outputs, restore(given, img, choice)))
+    opened = state.get("open") if isinstance(state.get("open"), list) else []
+    for key, (accordion, default) in shared.openables.items():
+        out[accordion] = gr.update(open=key in opened or default)
     if dropped:
         notes.append(f"The settings {', '.join(k[:20] for k in dropped[:5])} could not be used (out of range or "
-                     f"not a choice here) and were left as they are.")
-    status = say(" ".join(notes)) if notes else say(said, "🔗")
-    return (tab, gr.update(value=choice)) + tuple(draw) + unit + tuple(sets) + (status,)
+                     f"not a choice here) and were left as the app opens them.")
+    out[shared.model] = gr.update(value=choice)
+    out[parts["tab"]] = tab
+    out[parts["status"]] = say(" ".join(notes)) if notes else (say(said, "🔗") if said else "")
+    return out
+
+
+def unit_view(shared: Shared, u, img, choice) -> dict:
+    """The unit panel as a view names it (open on one unit of the drawing), else closed."""
+    panel, _, stage, channel, row, col, out, spatial = shared.parts["unit"]
+    if img is None or not isinstance(u, dict):
+        return {panel: gr.update(open=False)}
+    names = drawing.model_names(choice)
+    st, ch, r, c = controls_for(shared.registry, choice, names[0], share_link.text(u, "stage", limit=40),
+                                share_link.whole(u, "ch", 0, 999) or 0, share_link.whole(u, "r", 0, 999),
+                                share_link.whole(u, "c", 0, 999))
+    canvas = {"background": img, "layers": [], "composite": img}
+    html = detail(shared.registry, canvas, choice, names[0], st.get("value"), ch.get("value"), r.get("value"),
+                  c.get("value"))
+    return {panel: gr.update(open=True), stage: st, channel: ch, row: r, col: c, out: html,
+            spatial: gr.update(visible=r.get("interactive", True))}
 
 
 def to_tab(tab):
@@ -192,47 +213,41 @@ def example_canvas(digit: int):
     return None if path is None else np.asarray(Image.open(path).convert("L"))
 
 
-def layout():
-    """The link's button, box and status line, above the tabs: one for every tab."""
-    with gr.Row(equal_height=True):
-        button = gr.Button("Link to this view", size="sm", scale=0, min_width=180, elem_id="share-link")
-        url = gr.Textbox(label="Link to this view (copied where the browser allows)", interactive=False,
-                         buttons=["copy"], scale=4, elem_id="share-url", placeholder="press the button to make a link")
-    status = gr.Markdown("", elem_id="share-status")
-    # what the page itself knows, filled in by READ_PAGE when the button is pressed
+def button():
+    """The small "Link to this view" button, in the page's header."""
+    return gr.Button("🔗 Link to this view", size="sm", scale=0, min_width=170, elem_id="share-link")
+
+
+def layout(shared: Shared, btn):
+    """The link's box (shown once a link is made) and the status line under the header, for
+    every tab; and what the page itself knows (filled in by READ_PAGE when the button is pressed)."""
+    url = gr.Textbox(label="Link to this view (copied where the browser allows)", interactive=False,
+                     buttons=["copy"], visible=False, elem_id="share-url")
+    shared.parts["status"] = gr.Markdown("", elem_id="share-status")
+    shared.parts["tab"] = gr.State(None)
     page = [gr.Textbox(visible="hidden", label="selected tab"), gr.Checkbox(visible="hidden", label="detail open")]
-    return button, url, status, page
+    return btn, url, page
+
+
+def view_outputs(shared: Shared) -> list:
+    """Every component a view (a link, a lesson) may set: what `apply_state` returns keys of."""
+    p = shared.parts
+    return list(dict.fromkeys([p["tab"], shared.model, *p["draw"], *p["unit"], *shared.linked.values(),
+                               *[c for *_, outputs in shared.restores for c in outputs],
+                               *[a for a, _ in shared.openables.values()], p["status"]]))
 
 
 def wire(shared: Shared, parts):
-    from .shared import bound
-    button, url, status, page = parts
+    btn, url, page = parts
     registry = shared.registry
     unit = shared.parts["unit"]
     carried = shared.linked | shared.restored
     keys, comps = list(carried), list(carried.values())
     make = functools.partial(make_link, keys=keys, defaults=[c.value for c in comps])
     functools.update_wrapper(make, make_link)
-    button.click(bound(make, registry), page + [shared.sketch, shared.model] + unit[2:6] + comps, url,
-                 js=READ_PAGE, show_progress="hidden", api_visibility="private") \
+    btn.click(bound(make, registry), page + [shared.sketch, shared.model] + unit[2:6] + comps, url,
+              js=READ_PAGE, show_progress="hidden", api_visibility="private") \
         .then(None, url, url, js=TO_URL, show_progress="hidden", api_visibility="private")
-    linked, restores = dict(shared.linked), list(shared.restores)
-    tab = gr.State(None)
-    view = [tab, shared.model] + shared.parts["draw"] + unit + list(linked.values()) + \
-        [c for *_, outputs in restores for c in outputs] + [status]
     quiet = dict(show_progress="hidden", api_visibility="private")
-    shared.demo.load(bound(open_link, registry, linked, restores), None, view, api_visibility="private") \
-        .then(to_tab, tab, shared.tabs, **quiet)
-    if "lessons" in shared.parts:  # a lesson's "Set up" applies its view the way a link does
-        all_lessons, pick, setup = shared.parts["lessons"]
-        setup.click(bound(set_up, registry, linked, restores, all_lessons), pick, view, **quiet) \
-            .then(to_tab, tab, shared.tabs, **quiet)
-
-
-def set_up(registry: Registry, linked: dict, restores: list, all_lessons: list, i):
-    """A lesson's view applied: the tab it is about, its model, digit and settings."""
-    try:
-        lesson = all_lessons[int(i)]
-    except (TypeError, ValueError, IndexError):
-        return unchanged(linked, restores) + (say("Choose a lesson first."),)
-    return apply_state(registry, linked, lesson.view, f"Set up for “{lesson.title}”.", restores)
+    shared.demo.load(bound(open_link, shared), None, view_outputs(shared), **quiet) \
+        .then(to_tab, shared.parts["tab"], shared.tabs, **quiet)

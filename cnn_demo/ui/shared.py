@@ -18,8 +18,11 @@ class Shared:
     sketch: Any = None  # the Draw tab's canvas (set by the Draw tab, read by the others)
     model: Any = None  # the Draw tab's model choice
     tabs: Any = None  # the gr.Tabs holding every tab (a link selects one)
-    parts: dict = field(default_factory=dict)  # components a link sets, by name ("draw", "unit")
+    parts: dict = field(default_factory=dict)  # components a view sets, by name: "draw" (the canvas and
+    # its outputs), "unit" (the unit panel), "status" and "tab" (the header's), "lessons" (the strip)
     linked: dict = field(default_factory=dict)  # key → a setting a share link carries (ui/share.py)
+    defaults: dict = field(default_factory=dict)  # key → that setting's value as the app opens
+    openables: dict = field(default_factory=dict)  # key → (an accordion a view may open, open as the app opens)
     restored: dict = field(default_factory=dict)  # key → a setting only its tab's `restore` can set
     restores: list = field(default_factory=list)  # (tab id, restore, its keys, its outputs)
 
@@ -27,7 +30,14 @@ class Shared:
         """Let share links carry this control's value (checked against the control's own
         choices or range when a link is opened)."""
         self.linked[key] = component
+        self.defaults[key] = component.value if not isinstance(component.value, dict) else component.value.get("data")
         return component
+
+    def openable(self, key: str, accordion):
+        """Let a lesson (a view's "open": [keys]) open this accordion; every other view leaves
+        it as the app opens it."""
+        self.openables[key] = (accordion, bool(accordion.open))
+        return accordion
 
     def restorable(self, tab: str, restore, controls: dict, outputs: list):
         """Let share links carry controls whose choices depend on the model (a layer, its

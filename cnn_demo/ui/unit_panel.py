@@ -21,9 +21,9 @@ from ..views.common import warning_html
 from ..views.unit import unit_html
 from .shared import Shared, bound
 
-INTRO = ("Click any feature map above (or any cell of a barcode) to see how one of its values was computed from "
-         "the previous stage: the window under the kernel, the products, the sums, the bias, then ReLU. "
-         "Or choose a stage, a map and a position here; the arrow keys move the sliders.")
+INTRO_HTML = ('<p class="cx-sub">Click any map or cell of the network above to see how one of its numbers was '
+              "computed from the stage before: the window under the kernel, the products, the sums, the bias, then "
+              "ReLU.</p>")
 SLIDE_FRAMES = 49  # the sliding window's animation: at most this many positions over the map
 
 
@@ -112,7 +112,8 @@ def controls_for(registry: Registry, choice, which, stage, channel=0, row=None, 
     row = h // 2 if row is None else min(max(_int(row), 0), h - 1)
     col = w // 2 if col is None else min(max(_int(col), 0), w - 1)
     return (gr.update(choices=unit.explainable(model), value=stage),
-            gr.update(maximum=n - 1, value=min(max(_int(channel), 0), n - 1), label=f"Map / unit (0–{n - 1})"),
+            gr.update(maximum=n - 1, value=min(max(_int(channel), 0), n - 1),
+                      label=f"Map (0–{n - 1})" if h * w > 1 else f"Unit (0–{n - 1})"),
             gr.update(maximum=max(h - 1, 1), value=row, interactive=h > 1),  # a slider needs a range
             gr.update(maximum=max(w - 1, 1), value=col, interactive=w > 1))
 
@@ -126,16 +127,22 @@ def on_pick(registry: Registry, value, choice, pick):
         stage, channel = parts[1][:40], int(parts[2])
         row, col = (int(parts[3]), int(parts[4])) if len(parts) > 4 and parts[3] != "" else (None, None)
     except (IndexError, ValueError):
-        return (gr.update(),) * 7
+        return (gr.update(),) * 8
     st, ch, r, c = controls_for(registry, choice, which, stage, channel, row, col)
     html = detail(registry, value, choice, which, st.get("value"), ch.get("value"), r.get("value"), c.get("value"))
-    return gr.update(open=True), gr.update(choices=names, value=which, visible=len(names) > 1), st, ch, r, c, html
+    return (gr.update(open=True), gr.update(choices=names, value=which, visible=len(names) > 1), st, ch, r, c, html,
+            spatial_for(r))
+
+
+def spatial_for(row_update: dict):
+    """The position's controls, shown only for a stage of maps (a row to choose)."""
+    return gr.update(visible=row_update.get("interactive", True))
 
 
 def on_stage(registry: Registry, value, choice, which, stage, channel, row, col):
     st, ch, r, c = controls_for(registry, choice, which, stage, channel, row, col)
     return ch, r, c, detail(registry, value, choice, which, st.get("value"), ch.get("value"), r.get("value"),
-                            c.get("value"))
+                            c.get("value")), spatial_for(r)
 
 
 def on_models(choice):
@@ -165,27 +172,28 @@ def build(shared: Shared):
     first = registry.get(drawing.first_model(None)).ck.model if drawing.DEFAULT in registry.names() else None
     stages = unit.explainable(first) if first is not None else []
     with gr.Accordion("Look inside one unit: how a value was computed", open=False, elem_id="unit-panel") as panel:
-        gr.Markdown(INTRO)
+        out = gr.HTML(INTRO_HTML, elem_id="unit-detail")  # first: what a click opens is what the learner reads
+        gr.Markdown("Or choose a stage, a map and a position here; the arrow keys move the sliders.")
         with gr.Row():
             which = gr.Dropdown(drawing.model_names(None), value=drawing.DEFAULT, label="Model", visible=False,
                                 elem_id="unit-model")
             stage = gr.Dropdown(stages, value=stages[0] if stages else None, label="Stage", elem_id="unit-stage")
             channel = gr.Slider(0, 5, value=0, step=1, label="Map / unit (0–5)", elem_id="unit-channel")
-            row = gr.Slider(0, 27, value=14, step=1, label="Row", elem_id="unit-row")
-            col = gr.Slider(0, 27, value=14, step=1, label="Column", elem_id="unit-col")
-        slide_btn = gr.Button("▶ Slide the window over the whole map", size="sm", elem_id="unit-slide")
-        out = gr.HTML(elem_id="unit-detail")
+        with gr.Group() as spatial:  # a position in a map: not for a stage of single numbers (C5, F6, OUTPUT)
+            with gr.Row():
+                row = gr.Slider(0, 27, value=14, step=1, label="Row", elem_id="unit-row")
+                col = gr.Slider(0, 27, value=14, step=1, label="Column", elem_id="unit-col")
+            slide_btn = gr.Button("▶ Slide the window over the whole map", size="sm", elem_id="unit-slide")
     # outside the accordion: Gradio renders a closed accordion's contents only once it opens
     pick = gr.Textbox(visible="hidden", elem_id="unit-pick", label="chosen unit")
     refresh = gr.Button("Refresh", visible="hidden", elem_id="unit-refresh")
-    shared.parts["unit"] = [panel, which, stage, channel, row, col, out]
+    shared.parts["unit"] = [panel, which, stage, channel, row, col, out, spatial]
     quiet = dict(show_progress="hidden", api_visibility="private")
     sketch, model = shared.sketch, shared.model
-    pick.change(bound(on_pick, registry), [sketch, model, pick], [panel, which, stage, channel, row, col, out],
-               **quiet)
+    pick.change(bound(on_pick, registry), [sketch, model, pick], shared.parts["unit"], **quiet)
     view = [sketch, model, which, stage, channel, row, col]
     last = dict(trigger_mode="always_last", **quiet)
-    gr.on([stage.input, which.input], bound(on_stage, registry), view, [channel, row, col, out], **last)
+    gr.on([stage.input, which.input], bound(on_stage, registry), view, [channel, row, col, out, spatial], **last)
     gr.on([channel.input, row.input, col.input, refresh.click], bound(detail, registry), view, out, **last)
     model.change(on_models, [model], [which], **quiet)
     slide_btn.click(bound(slide, registry), [sketch, model, which, stage, channel], [row, col, out], **quiet)

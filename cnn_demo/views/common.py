@@ -14,18 +14,8 @@ import numpy as np
 from . import render
 from .. import probe
 from ..preprocess import Preprocessed
-from ..probe import Stage
 
 MAX_W = 540  # display width budget of one card's image, in CSS pixels
-
-WHAT = {
-    "conv": "convolution: each map is one learned filter slid over the previous layer",
-    "relu": "ReLU: negative values set to 0, positive ones kept",
-    "pool": "max-pool 2×2: keeps the strongest value of each 2×2 window, halving the size",
-    "linear": "fully connected: every value is a weighted sum of all the previous ones",
-}
-TITLES = {"OUTPUT": "OUTPUT (logits)", "fc": "fc (logits)"}
-
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~$])")  # emphasis, code, links and images, strikethrough, LaTeX
 _AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)
@@ -70,46 +60,6 @@ def card(title: str, subtitle: str, body: str, scale: tuple | None = None) -> st
             f'{legend(scale) if scale else ""}</figure>')
 
 
-def pickable(stage: Stage, model_index: int, cols: int, tile: tuple, gap: int) -> str:
-    """What ui/static/unit.js needs to tell which map (and where) a click on a stage's picture
-    chose: the stage, the model (side by side), the mosaic's layout. Focusable, so Enter chooses too."""
-    return (f' data-stage="{html.escape(stage.name)}" data-model="{model_index}" data-n="{stage.output.shape[0]}"'
-            f' data-cols="{cols}" data-th="{tile[0]}" data-tw="{tile[1]}" data-gap="{gap}" tabindex="0" role="button"'
-            f' title="Click a map to see how its values were computed"')
-
-
-def stage_card(stage: Stage, model_index: int = 0) -> str:
-    out = stage.output
-    shape = "×".join(map(str, stage.shape))
-    lo, hi = float(out.min()), float(out.max())
-    sub = f"{shape} · values {fmt(lo)} … {fmt(hi)} · {WHAT.get(stage.kind, stage.kind)}"
-    title = TITLES.get(stage.name, stage.name.replace("_relu", " + ReLU"))
-    if out.ndim == 3 and out.shape[1] * out.shape[2] > 1:
-        cols = min(out.shape[0], 8)
-        rgb, scale = render.feature_mosaic(out, cols)
-        body = img_tag(rgb, f"{title}: {out.shape[0]} feature maps of {out.shape[1]}×{out.shape[2]}, one per channel "
-                            f"in a grid, values {fmt(lo)} to {fmt(hi)}",
-                       attrs=pickable(stage, model_index, cols, out.shape[1:], 1))
-    else:
-        rgb, scale = render.barcode(out)
-        v = out.reshape(-1)
-        top = np.argsort(v)[::-1][:3]
-        strongest = ", ".join(f"{i} ({fmt(float(v[i]))})" for i in top)
-        body = img_tag(rgb, f"{title}: {v.size} values from {fmt(lo)} to {fmt(hi)} as a barcode; the largest: "
-                            f"{'digit ' if v.size == 10 else 'unit '}{strongest}", width=MAX_W, height=26,
-                       attrs=pickable(stage, model_index, v.size, (1, 1), 0))
-        if out.size == 10:
-            body += ('<div class="cx-digits">' + "".join(f"<span>{d}</span>" for d in range(10)) + "</div>")
-        else:
-            sub += " · shown as a barcode: one cell per value"
-    return card(title, sub, body, scale)
-
-
-def stages_html(stages: list[Stage], heading: str = "", model_index: int = 0) -> str:
-    head = f'<h3 class="cx-h">{html.escape(heading)}</h3>' if heading else ""
-    return f'<div class="cx-stages">{head}' + "".join(stage_card(s, model_index) for s in stages) + "</div>"
-
-
 def steps_html(pre: Preprocessed) -> str:
     """What the network sees, and the MNIST-style steps that made it."""
     t, l, b, r = pre.bbox
@@ -127,7 +77,7 @@ def steps_html(pre: Preprocessed) -> str:
             img = img[::step, ::step]
         g = render.gray(img)
         h, w = g.shape
-        zoom = 112 / max(h, w)
+        zoom = 84 / max(h, w)
         tag = img_tag(g, f"{name}: {notes.get(name, '')} ({w}×{h} pixels)", round(w * zoom), round(h * zoom))
         parts.append(f'<figure class="cx-step">{tag}<figcaption><b>{html.escape(name)}</b><br>'
                      f'{html.escape(notes.get(name, ""))}</figcaption></figure>')

@@ -196,4 +196,6 @@ def unit_html(unit: Unit, *, model_title: str, model_index: int, stage_map: np.n
             "linear": lambda: linear_html(unit, prev, prev_shape)}[unit.kind]()
     if logits is not None:
         body += softmax_html(logits, model_title)
-    return f'<div class="cx-unit">{head}<div class="cx-steps">{pics}</div>{body}</div>'
+    # what the flow outlines (ui/static/unit.js): the model, the stage and the map shown here
+    return (f'<div class="cx-unit" data-model="{model_index}" data-stage="{html.escape(unit.stage)}" '
+            f'data-ch="{unit.channel}">{head}<div class="cx-steps">{pics}</div>{body}</div>')
