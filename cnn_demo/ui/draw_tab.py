@@ -17,7 +17,7 @@ from ..strokes import BRUSH, CANVAS
 from ..views.common import checkpoint_filters_html, checkpoint_table_html
 from . import refuse, say, unit_panel
 from .canvas import Canvas
-from .shared import Shared, bound
+from .shared import Shared, bound, latest_only
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").glob("*.png"))
 HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
@@ -168,15 +168,17 @@ def build(shared: Shared):
     shared.parts["draw"] = [sketch] + draw_outputs
     # one event whether the stroke or the checkpoint changed: the page then holds the next change
     # back until the answer is in, so an older answer can never land after a newer one
-    gr.on([sketch.change, model.change], bound(on_draw, registry), [sketch, model], draw_outputs,
+    gr.on([sketch.change, model.change], latest_only(bound(on_draw, registry), 5), [sketch, model], draw_outputs,
           trigger_mode="always_last", show_progress="hidden", api_name="draw", concurrency_limit=None)
     gr.on([shared.demo.load, model.change], bound(on_model, registry), [model], [filters, table],
           trigger_mode="always_last", **quiet)
     model.change(on_model_labels, [model], [pred, pred2], **quiet)
     # checkpoints trained or loaded in other sessions appear when the list is opened
     model.focus(lambda: gr.update(choices=drawing.model_choices(registry)), None, model, queue=False, **quiet)
-    rand_btn.click(bound(random_digit, registry), [model], [sketch] + draw_outputs, **quiet)
-    digits.click(bound(example_digit, registry), [digits, model], [sketch] + draw_outputs, **quiet)
+    # a second digit chosen while the first is still being read is read next, not dropped
+    rand_btn.click(bound(random_digit, registry), [model], [sketch] + draw_outputs, trigger_mode="always_last", **quiet)
+    digits.click(bound(example_digit, registry), [digits, model], [sketch] + draw_outputs, trigger_mode="always_last",
+                 **quiet)
     up_canvas.click(bound(upload_to_canvas, registry), [up_file, model], [sketch] + draw_outputs,
                     api_visibility="private")
     up_btn.click(bound(classify, registry), [up_file, up_model], up_out, api_name="classify", concurrency_limit=4,

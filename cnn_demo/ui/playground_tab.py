@@ -17,7 +17,7 @@ from ..sample_images import examples, to_array
 from ..views import playground as pv
 from ..views.common import warning_html
 from . import refuse, say
-from .shared import Shared
+from .shared import Shared, latest_only
 
 DRAWING = "My drawing (from the Draw tab)"
 UPLOAD = "My upload"
@@ -175,10 +175,11 @@ def build(shared: Shared):
     # race: two quick changes run side by side and the slower, older answer is shown last
     trig = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     demo = shared.demo
-    gr.on([demo.load] + [c.change for c in [source, upload] + params], on_change, src + params, outs, **trig)
-    gr.on([step.change, pstep.change], on_step, src + [step, pstep] + params, [walk, pwalk], **trig)
-    gr.on([demo.load] + [c.change for c in (seed, source, upload)], on_colour, src + [seed] + params, colour,
-          **trig)
+    gr.on([demo.load] + [c.change for c in [source, upload] + params], latest_only(on_change, len(outs)),
+          src + params, outs, **trig)
+    gr.on([step.change, pstep.change], latest_only(on_step, 2), src + [step, pstep] + params, [walk, pwalk], **trig)
+    gr.on([demo.load] + [c.change for c in (seed, source, upload)], latest_only(on_colour, 1),
+          src + [seed] + params, colour, **trig)
     with tab:  # an API endpoint is a component: it must sit in a tab, not between tabs
         gr.api(convolve_api, api_name="convolve", concurrency_limit=2, concurrency_id="convolve")
 

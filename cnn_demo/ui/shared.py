@@ -65,3 +65,39 @@ def bound(fn, *first):
     call.__annotations__ = {k: v for k, v in fn.__annotations__.items()
                             if k not in {p.name for p in params[:len(first)]}}
     return call
+
+
+def latest_only(fn, outputs: int):
+    """`fn` as the handler of a view that must show the newest request's answer: when a visitor's
+    later request of the same view began while this one ran, this one's answer is dropped
+    (gr.skip()), so an older answer never lands over a newer one. Gradio's `always_last` holds
+    a trigger back while its event runs, but one that arrives before the event is registered
+    (the page gathers the inputs and posts the request first) runs beside it: two quick changes
+    of the playground's stride could end with the answer for the old stride on screen."""
+    import itertools
+    import threading
+    from collections import OrderedDict
+
+    import gradio as gr
+    newest: OrderedDict = OrderedDict()  # session → the number of its newest request (bounded)
+    counter, lock = itertools.count(), threading.Lock()
+
+    def call(*args, request: gr.Request = None):
+        key = getattr(request, "session_hash", None)
+        with lock:
+            mine = newest[key] = next(counter)
+            newest.move_to_end(key)
+            while len(newest) > 4096:
+                newest.popitem(last=False)
+        out = fn(*args)
+        with lock:
+            stale = key is not None and newest.get(key) != mine
+        if not stale:
+            return out
+        return gr.skip() if outputs == 1 else (gr.skip(),) * outputs
+    functools.update_wrapper(call, fn)
+    sig = inspect.signature(fn)
+    request = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=gr.Request)
+    call.__signature__ = sig.replace(parameters=[*sig.parameters.values(), request])
+    call.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
+    return call
