@@ -46,9 +46,6 @@ def sweep(page, url: str, states=("blank", "drawn"), settle: float = 2.0):
     axe = Axe()
     fresh(page, url)
     for state in states:
-        if state == "blank":  # a first visit shows an example digit: the learner's empty canvas is one clear away
-            page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
-            page.locator("#draw-status", has_text="Draw one digit").wait_for(timeout=30_000)
         if state == "drawn":
             page.get_by_role("tab", name="Draw").click()
             page.locator('#digits button[aria-label="Put the MNIST test digit 3 on the canvas"]').press("Enter")

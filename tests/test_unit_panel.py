@@ -94,17 +94,16 @@ def test_stage_pictures_say_how_a_click_maps_to_a_unit(registry, seven):
     assert ("0", "C3_relu") in got and ("1", "conv2") in got and ("0", "OUTPUT") in got
     c1 = next(t for t in tags if 'data-stage="C1"' in t)
     assert all(f in c1 for f in ('data-th="28"', 'data-tw="28"', 'data-n="6"', 'tabindex="0"', 'role="button"'))
-    # one tile a map, each naming its map; a tile shows its own map of the stage's mosaic
+    # one tile a map, each naming its map; a tile shows its own map of the stage's mosaic: it is
+    # shifted by its place in the mosaic's grid, in steps of a map and its one-pixel gap
     block = stages[stages.index(c1):]
-    tiles = re.findall(r'<div class="cx-tile" data-ch="(\d+)" style="background-position:-([\d.]+)px -([\d.]+)px"',
-                       block[:block.index("</div></div>")])
+    tiles = re.findall(r'<div class="cx-tile" data-ch="(\d+)" style="--x:(\d+);--y:(\d+)"', block[:block.index("</div></div>")])
     cols = int(re.search(r"--cols:(\d+)", c1)[1])
     side = float(re.search(r"--side:([\d.]+)px", c1)[1])
+    step = (float(re.search(r"--step-x:([\d.]+)px", c1)[1]), float(re.search(r"--step-y:([\d.]+)px", c1)[1]))
     assert [int(k) for k, _, _ in tiles] == list(range(6))
-    zoom = side / 28
-    for k, x, y in tiles:
-        k = int(k)
-        assert abs(float(x) - (k % cols) * 29 * zoom) < 1e-3 and abs(float(y) - (k // cols) * 29 * zoom) < 1e-3
+    assert all((int(x), int(y)) == (int(k) % cols, int(k) // cols) for k, x, y in tiles)
+    assert abs(step[0] - 29 * side / 28) < 1e-3 and abs(step[1] - 29 * side / 28) < 1e-3
 
 
 def test_any_checkpoint_a_learner_saved_works_too(tmp_path, seven):

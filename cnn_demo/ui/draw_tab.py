@@ -69,6 +69,27 @@ def on_canvas(registry: Registry, img, choice):
     return ({"background": img, "layers": [], "composite": img},) + tuple(outputs_for(registry, img, choice))
 
 
+def example_canvas(digit: int):
+    """The bundled example of `digit`, as the canvas holds it."""
+    path = next((p for p in EXAMPLES if p.stem.endswith(f"label{digit}")), None)
+    return None if path is None else np.asarray(Image.open(path).convert("L"))
+
+
+DEMO_DIGIT = 7  # the example a first visit sees flowing through the network
+DEMO_SAID = ("👀 Until you draw, the network is reading an example, an MNIST **7** (its steps below): "
+             "**draw a digit on the canvas** and everything follows your strokes.")
+
+
+def demo(registry: Registry) -> tuple:
+    """What the Draw tab opens with, the canvas blank: the answer for an example digit and
+    everything it shows, and a status saying so and how to draw your own (made once, when the
+    page is built: no event to wait for)."""
+    if drawing.DEFAULT not in registry.names():
+        return None, None, "✏️ " + HINT, "", ""
+    out = on_canvas(registry, example_canvas(DEMO_DIGIT), drawing.DEFAULT)
+    return out[1], out[2], DEMO_SAID, out[4], out[5]
+
+
 def random_digit(registry: Registry, choice):
     folder = local_folder()
     if folder is None:
@@ -116,6 +137,7 @@ def build(shared: Shared):
     with gr.Tab("Draw", id="draw"):
         with gr.Row(equal_height=False, elem_classes=["cx-drawrow"]):  # on a phone: canvas, then its answer
             with gr.Column(scale=4, min_width=340, elem_classes=["cx-drawcol"]):
+                start = demo(registry)
                 sketch = Canvas(
                     elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
                     canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
@@ -132,18 +154,18 @@ def build(shared: Shared):
                                     samples=[[str(p)] for p in EXAMPLES], type="index", samples_per_page=10,
                                     label="Or start from an MNIST test digit", elem_id="digits")
             with gr.Column(scale=5, min_width=420, elem_classes=["cx-drawcol"]):
-                status = gr.Markdown("", elem_id="draw-status")
+                status = gr.Markdown(start[2], elem_id="draw-status")
                 with gr.Row(elem_classes=["cx-preds"]):
-                    pred = gr.Label(num_top_classes=10, label="Prediction", elem_id="prediction")
+                    pred = gr.Label(start[0], num_top_classes=10, label="Prediction", elem_id="prediction")
                     pred2 = gr.Label(num_top_classes=10, label="Second model", visible=False, elem_id="prediction2")
-                steps = gr.HTML(label="What the network sees", elem_id="steps")
+                steps = gr.HTML(start[3], label="What the network sees", elem_id="steps")
         gr.Markdown("## Inside the network, left to right\n"
                     "Each square is a *feature map*: where one filter found its pattern in the maps before it "
                     "(the lines show which maps feed which). Blue–white–red maps hold negative and positive values "
                     "(white = 0), dark-to-yellow ones values ≥ 0; C5, F6 and OUTPUT are single numbers, one cell "
                     "each. **Click any map or cell to see how one of its numbers was computed.**",
                     elem_classes=["cx-flowhint"])
-        stages = gr.HTML(elem_id="stages")
+        stages = gr.HTML(start[4], elem_id="stages")
         shared.sketch, shared.model = sketch, model
         unit_panel.build(shared)
         with gr.Accordion("Learned filters (the weights, the same for every drawing)", open=False):

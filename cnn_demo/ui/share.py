@@ -21,7 +21,7 @@ import gradio as gr
 from .. import drawing, share_link
 from ..registry import Registry
 from . import say
-from .draw_tab import EXAMPLES, on_canvas
+from .draw_tab import example_canvas, on_canvas
 from .shared import Shared, bound
 from .unit_panel import controls_for, detail
 
@@ -113,21 +113,13 @@ def _int(v) -> int:
         return 0
 
 
-DEMO_DIGIT = 7  # the example a first visit sees flowing through the network
-DEMO_SAID = ("🖊️ An MNIST **7** is flowing through the network so you can see it work. **Draw your own digit** "
-             "on the canvas: it takes the 7's place at your first stroke.")
-
-
 def open_link(shared: Shared, request: gr.Request) -> dict:
-    """On page load: the view a `?s=` link holds; without one, an example digit flowing through
-    the network (the Draw tab's status says how to draw your own); a broken link: that, and a
+    """On page load: the view a `?s=` link holds; without one, nothing changes (the page opens
+    with the Draw tab's example flowing through the network); a broken link: that, and a
     sentence."""
     token = request.query_params.get(share_link.PARAM) if request is not None else None
     if token is None:
-        draw = shared.parts["draw"]
-        out = dict(zip(draw, on_canvas(shared.registry, example_canvas(DEMO_DIGIT), drawing.DEFAULT)))
-        out[draw[3]] = DEMO_SAID  # the Draw tab's status, beside the canvas's answer
-        return out
+        return {}
     try:
         state = share_link.decode(token)
     except share_link.LinkError as e:
@@ -203,14 +195,6 @@ def to_tab(tab):
     """The tab a view opens on, selected only after its controls hold the view's values: selecting
     a tab runs its own event (Insights' and Why's show everything), which reads those controls."""
     return gr.Tabs(selected=tab) if tab else gr.update()
-
-
-def example_canvas(digit: int):
-    """The bundled example of `digit`, as the canvas holds it."""
-    import numpy as np
-    from PIL import Image
-    path = next((p for p in EXAMPLES if p.stem.endswith(f"label{digit}")), None)
-    return None if path is None else np.asarray(Image.open(path).convert("L"))
 
 
 def button():

@@ -70,15 +70,16 @@ def maps_column(stage: Stage, model_index: int) -> tuple[str, list[float]]:
     title = title_of(stage)
     lo, hi = float(out.min()), float(out.max())
     what = WHAT.get(stage.kind, stage.kind)
-    tiles = "".join(
-        f'<div class="cx-tile" data-ch="{k}" style="background-position:-{(k % cols) * (w + 1) * zoom:g}px '
-        f'-{(k // cols) * (h + 1) * zoom:g}px"></div>' for k in range(n))
+    # each tile's place in the mosaic, in tiles (the grid's --step turns it into pixels): short to send
+    tiles = "".join(f'<div class="cx-tile" data-ch="{k}" style="--x:{k % cols};--y:{k // cols}"></div>'
+                    for k in range(n))
     label = (f"{title}: {n} feature maps of {h}×{w}, values {fmt(lo)} to {fmt(hi)}; {what}. "
              f"Press Enter to look inside map 0, or click any map.")
     grid = (f'<div class="cx-tiles" role="button" tabindex="0" aria-label="{html.escape(label)}"'
             f' data-stage="{html.escape(stage.name)}" data-model="{model_index}" data-th="{h}" data-tw="{w}"'
             f' data-n="{n}" style="--cols:{cols};--side:{side}px;--sprite:url({render.data_uri(mosaic)});'
-            f'--sprite-size:{mosaic.shape[1] * zoom:g}px {mosaic.shape[0] * zoom:g}px">{tiles}</div>')
+            f'--sprite-size:{mosaic.shape[1] * zoom:g}px {mosaic.shape[0] * zoom:g}px;--step-x:{(w + 1) * zoom:g}px;'
+            f'--step-y:{(h + 1) * zoom:g}px">{tiles}</div>')
     body = _head(title, "×".join(map(str, out.shape)), what) + grid + legend(scale)
     return f'<div class="cx-fcol">{body}</div>', _centres(n, cols, side)
 
@@ -122,19 +123,19 @@ def input_column(x28: np.ndarray) -> tuple[str, list[float]]:
 
 
 def join(kind: str, label: str, left: list[float], right: list[float], one_to_one: bool) -> str:
-    """What connects two columns: a line from each map to each map it feeds (at most ~120, the
-    rest implied), or one line a map; the operation named above them."""
+    """What connects two columns: a line from each map to each map it feeds (at most 8 × 8 of
+    them, the rest implied), or one line a map; the operation named above them."""
     height = max(left[-1], right[-1]) + 8
     if one_to_one and len(left) == len(right):
         pairs = list(zip(left, right))[::max(1, len(left) // 24)]
     else:
         ls, rs = sorted(set(left)), sorted(set(right))
-        step_l, step_r = max(1, len(ls) // 12), max(1, len(rs) // 10)
+        step_l, step_r = max(1, -(-len(ls) // 8)), max(1, -(-len(rs) // 8))  # at most 8 × 8 lines suggest all-to-all
         pairs = [(a, b) for a in ls[::step_l] for b in rs[::step_r]]
-    lines = "".join(f'<line x1="0" y1="{a:.1f}" x2="{JOIN_W}" y2="{b:.1f}"/>' for a, b in dict.fromkeys(pairs))
+    path = "".join(f"M0 {a:.0f}L{JOIN_W} {b:.0f}" for a, b in dict.fromkeys(pairs))  # one path: short to send
     return (f'<div class="cx-join" data-kind="{html.escape(kind)}"><span class="cx-jop">{html.escape(label)}</span>'
             f'<svg width="{JOIN_W}" height="{height:.0f}" viewBox="0 0 {JOIN_W} {height:.0f}" aria-hidden="true">'
-            f'{lines}</svg>'
+            f'<path d="{path}"/></svg>'
             f'<span class="cx-down" aria-hidden="true">↓ {html.escape(label)}</span></div>')
 
 
