@@ -111,8 +111,9 @@ def chain_html(image: np.ndarray, s: Settings, note: str = "") -> str:
     chans = "grayscale" if img.ndim == 2 else "RGB (2-D kernels see the mean of R, G and B)"
     parts.append(common.rgb_card("Input", f"{h}×{w}, {chans}{note}", img))
     shape = "×".join(map(str, res.conv.shape))
-    sizes = (f"output height {res.formulas['height']}, width {res.formulas['width']} "
-             f"→ actual output {shape} (channels × height × width)")
+    span = f"{res.formulas['span']}; " if res.formulas.get("span") else ""
+    sizes = (f"{span}output size ⌊(n + 2p − k)/s⌋ + 1: height {res.formulas['height']}, width "
+             f"{res.formulas['width']} → actual output {shape} (channels × height × width)")
     scale = render.scale_for(res.conv)
     parts.append(common.maps_card(
         "1 · Convolution", f"{sizes}. One shared colour scale: red positive, blue negative, white 0.",
