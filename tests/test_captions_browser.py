@@ -1,0 +1,85 @@
+"""Issue 28, findings 6-9, in Chromium on the real app: every caption true of what it shows
+(the playground's grid, the nudge, the unit detail's numbers, the output-size formula, the
+Train tab's times, warnings and axes). Each test failed on the code before the issue."""
+import base64
+import io
+import os
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from browser import (CHROMIUM, draw, example, fresh, open_tab, pen_digit, pick, set_number, settled, text_of,
+                     top_label, wait_for, wait_text)  # noqa: F401 (example: the unit test's digit)
+from conftest import ROOT
+from cnn_demo import checkpoints
+from cnn_demo.views.explain import _pct
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+pytest.importorskip("playwright.sync_api")  # the browser fixture (conftest) drives it
+
+
+@pytest.fixture
+def page(browser, app_url, request):
+    pg = browser.new_page(viewport={"width": 1400, "height": 900})
+    fresh(pg, app_url)
+    yield pg
+    shots = os.environ.get("CNN_DEMO_SHOTS")  # a folder: each test's last view, to look at
+    if shots:
+        os.makedirs(shots, exist_ok=True)
+        pg.screenshot(path=os.path.join(shots, f"{request.node.name}.png"), full_page=True)
+    pg.close()
+
+
+def pictures(page, selector: str) -> list[np.ndarray]:
+    """The pictures in an element, as the page shows them (PNG data), in [0, 1]."""
+    srcs = page.evaluate(f"Array.from(document.querySelectorAll('{selector} img')).map(i => i.src)")
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(s.split(",", 1)[1]))).convert("L"), np.float32) / 255
+            for s in srcs]
+
+
+def reads(img: np.ndarray, name: str = "lenet5") -> np.ndarray:
+    model = checkpoints.load(ROOT / "checkpoints" / name).model
+    with torch.no_grad():
+        return torch.softmax(model(torch.from_numpy(np.ascontiguousarray(img))[None, None]), 1)[0].numpy()
+
+
+# ---- 6 -------------------------------------------------------------------------------------
+def test_a_number_typed_into_the_grid_shows_at_once(page):
+    """Finding 6: with only "Sobel x" chosen, a number typed into the kernel grid changed nothing
+    (the grid counted only once "Custom (the grid)", the last of 12 choices, was picked), and the
+    grid's "1 2 3" header row read like a kernel row."""
+    open_tab(page, "Convolution playground")
+    wait_text(page, "#pg-output", "512×512")
+    assert page.locator("#pg-kernels").inner_text().count("Custom (the grid)") == 0
+    header = page.locator("#pg-grid thead th").first
+    assert not header.locator(".header-content").first.is_visible()  # no "1 2 3" row above the kernel
+    assert header.bounding_box()["height"] < 20
+    cell = page.locator('#pg-grid [data-testid="cell-0-0"]')
+    cell.dblclick()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")
+    wait_text(page, "#pg-kernel-view", "custom (3×3)")
+    wait_for(lambda: page.locator("#pg-kernel-view table").last.locator("td").first.inner_text().strip() == "7", 30,
+             "the typed 7 in the custom kernel's first cell")
+    assert "“custom” is the grid you type in" in text_of(page, "#pg-kernel-view")
+    assert "Custom (the grid)" in page.locator("#pg-kernels").inner_text()
+    wait_text(page, "#pg-output", "actual output 2×512×512")  # Sobel x and the grid, both applied
+    # another edit: still one "custom", with the new number
+    cell = page.locator('#pg-grid [data-testid="cell-1-1"]')
+    cell.dblclick()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    wait_for(lambda: "5" in page.locator("#pg-kernel-view table").last.inner_text(), 30, "the typed 5")
+    assert page.locator("#pg-kernels").inner_text().count("Custom (the grid)") == 1
+    assert text_of(page, "#pg-kernel-view").count("custom (3×3)") == 1
+
+
