@@ -64,3 +64,69 @@ def test_a_grid_of_another_size_than_the_kernels_beside_it_says_what_to_do():
             "Take the others out of Kernels, or give the grid their size.") in status
 
 
+# ---- 7: the nudge ---------------------------------------------------------------------------
+def shown(html: str) -> list[np.ndarray]:
+    """The pictures of a view, as the page gets them (PNG data), in [0, 1]."""
+    out = []
+    for data in re.findall(r'src="data:image/png;base64,([^"]+)"', html):
+        out.append(np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"), np.float32) / 255)
+    return out
+
+
+def reads(model, img: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return torch.softmax(model(torch.from_numpy(np.ascontiguousarray(img))[None, None]), 1)[0].numpy()
+
+
+def check_captions(html: str, model, value, target: int) -> tuple[int, int]:
+    """Every caption of a nudge checked against the model's own reading of what it captions: the
+    drawing as the network reads it (before), and the nudged picture exactly as the page shows it
+    (after). Returns (what the drawing read before, what it reads after)."""
+    from cnn_demo.views.explain import _pct
+    _, after_img, _ = shown(html)
+    seen = text(html)
+    before, after = reads(model, drawing.prepared(value).image), reads(model, after_img)
+    was, got = int(before.argmax()), int(after.argmax())
+    assert f"before: the model reads {was} ({before[was]:.0%})" in seen, seen
+    assert f"after: the model reads {got} ({after[got]:.0%})" in seen, seen
+    assert f"“{target}” went from {_pct(before[target])} to {_pct(after[target])}" in seen, seen
+    if got == target:
+        assert f"Nudge towards “{target}”: reached" in seen and f"the model reads the drawing as “{target}”" in seen
+    else:
+        assert f"Nudge towards “{target}”: not reached" in seen
+        assert f"the model still reads the drawing as “{got}”, not “{target}”" in seen
+        assert "reached" not in seen.replace("not reached", "")
+    return was, got
+
+
+def test_a_nudge_that_does_not_reach_its_target_says_so(registry, monkeypatch):
+    """Finding 7: the header read "now 12% '1'" while the caption said "after: reads 1" and the
+    picture still read 7. A nudge cut short (one step) cannot turn a 7 into a 1."""
+    seven = pen(24)  # a pen-drawn 7
+    model = registry.get("lenet5").ck.model
+    real = explain.nudge
+    monkeypatch.setattr(explain, "nudge", lambda m, img, target: real(m, img, target, steps=1))
+    html = why_tab.on_nudge(registry, seven, "lenet5", "1")
+    assert check_captions(html, model, seven, 1) == (7, 7)
+    assert "after 1 gradient step the model still reads the drawing as “7”, not “1”" in text(html)
+
+
+def test_a_real_nudge_that_runs_out_of_steps(registry):
+    """A pen-drawn 3 that 200 steps of the nudge do not turn into a 0 (it stays a 3 at ~70%)."""
+    three = pen(10)
+    html = why_tab.on_nudge(registry, three, "lenet5", "0")
+    assert check_captions(html, registry.get("lenet5").ck.model, three, 0) == (3, 3)
+    assert "after 200 gradient steps (the most a nudge takes)" in text(html)
+
+
+def test_a_nudge_that_reaches_its_target(registry, seven):
+    html = why_tab.on_nudge(registry, seven, "lenet5", "1")
+    assert check_captions(html, registry.get("lenet5").ck.model, seven, 1) == (7, 1)
+
+
+def test_a_nudge_towards_what_it_already_reads_or_no_digit_at_all(registry, seven):
+    assert "The model already reads “7”" in text(why_tab.on_nudge(registry, seven, "lenet5", "7"))
+    for bad in (None, "x", "10", 3.5):
+        assert "Pick a digit from 0 to 9" in text(why_tab.on_nudge(registry, seven, "lenet5", bad))
+
+

@@ -83,3 +83,46 @@ def test_a_number_typed_into_the_grid_shows_at_once(page):
     assert text_of(page, "#pg-kernel-view").count("custom (3×3)") == 1
 
 
+# ---- 7 -------------------------------------------------------------------------------------
+def nudge(page, digit: int, target: int) -> tuple[str, np.ndarray]:
+    """Draw a pen-drawn digit, nudge it towards `target` on the Why tab: the view's text, and the
+    model's probabilities on the nudged picture exactly as the page shows it."""
+    open_tab(page, "Draw")
+    page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
+    draw(page, pen_digit(digit, 0), steps=1)
+    wait_for(lambda: top_label(page) == str(digit), 30, f"the drawn {digit} read")
+    settled(page)
+    open_tab(page, "Why this digit?")
+    wait_text(page, "#why-status", f"The model reads {digit}")
+    pick(page, "why-target", str(target))
+    before = text_of(page, "#why-nudge")
+    page.locator("#why-nudge-go").click()
+    wait_for(lambda: (t := text_of(page, "#why-nudge")) != before and f"Nudge towards “{target}”" in t, 60, "the nudge")
+    seen = text_of(page, "#why-nudge")
+    p = reads(pictures(page, "#why-nudge")[1])
+    assert f"after: the model reads {int(p.argmax())} ({p.max():.0%})" in seen, seen
+    assert re.search(rf"“{target}” went from [^;]+ to {re.escape(_pct(p[target]))};", seen), seen
+    return seen, p
+
+
+def test_the_nudge_says_what_the_nudged_drawing_reads(page):
+    """Finding 7: after a nudge the header read "now 12% '1'" while the caption said "after: reads
+    1" and the picture still read 7. Every caption is now the model's own answer on the picture it
+    captions (checked here on the picture the page shows)."""
+    seen, p = nudge(page, 7, 1)  # a pen-drawn 7: the network ends up reading 1
+    assert int(p.argmax()) == 1 and "Nudge towards “1”: reached" in seen, seen
+    assert "To your eye it may still look like a 7: the network reads pixels, not strokes" in seen
+
+
+def test_a_nudge_that_runs_out_of_steps_says_it_did_not_reach(page, monkeypatch):
+    """Finding 7: a nudge that ends without reaching its target (here cut to 2 steps, which cannot
+    turn a 7 read at 100% into a 1) said "after: reads 1" all the same."""
+    from cnn_demo import explain
+    real = explain.nudge
+    monkeypatch.setattr(explain, "nudge", lambda m, img, target: real(m, img, target, steps=2))
+    seen, p = nudge(page, 7, 1)
+    assert int(p.argmax()) == 7 and "Nudge towards “1”: not reached" in seen, seen
+    assert "after 2 gradient steps the model still reads the drawing as “7”, not “1”" in seen
+    assert "the model reads 1" not in seen and "reads the drawing as “1”" not in seen
+
+

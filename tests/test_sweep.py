@@ -234,7 +234,7 @@ def test_why_tab_controls(page):
              "the shift sweep")
     pick(page, "why-target", "1")
     page.locator("#why-nudge-go").click()
-    wait_text(page, "#why-nudge", "after: reads 1")
+    wait_text(page, "#why-nudge", "after: the model reads 1")
 
 
 # ---- What neurons look for ------------------------------------------------------------------
