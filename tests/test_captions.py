@@ -130,3 +130,39 @@ def test_a_nudge_towards_what_it_already_reads_or_no_digit_at_all(registry, seve
         assert "Pick a digit from 0 to 9" in text(why_tab.on_nudge(registry, seven, "lenet5", bad))
 
 
+# ---- 8a: what the input's numbers mean --------------------------------------------------------
+def test_the_unit_detail_says_what_normalised_input_values_mean(registry, seven):
+    """Finding 8: blank pixels showed as -0.42 and ink as 2.82 with no word on it."""
+    # a window inside the image with blank paper and nearly full ink under it: the numbers the
+    # sentence names are those the grid shows, and its range
+    m, x = registry.get("lenet5").ck.model, drawing.prepared(seven).tensor()
+    r, c = next((r, c) for r in range(2, 26) for c in range(2, 26)
+                if (w := unit.explain(m, x, "C1", 0, (r, c)).window).min() < -0.42 and w.max() > 2.7)
+    window = unit.explain(m, x, "C1", 0, (r, c)).window
+    assert f"{window.min():.2f}" == "-0.42" and 2.7 < window.max() <= (1 - 0.1307) / 0.3081
+    c1 = unit_panel.detail(registry, seven, "lenet5", "lenet5", "C1", 0, r, c)
+    assert ("The input map's numbers are its pixels after MNIST's normalisation, (pixel − 0.1307) / 0.3081, as "
+            "this network reads them: blank paper (0) is -0.42, full ink (1) is 2.82.") in text(c1)
+    assert "-0.42" in text(c1).split("input map 0")[1] and f"{window.max():.2f}" in text(c1).split("input map 0")[1]
+    assert "padding" not in text(c1)  # inside the image: no padding under the window
+    corner = unit_panel.detail(registry, seven, "lenet5", "lenet5", "C1", 0, 0, 0)
+    assert "those cells are the padding, 0 (on this scale, neither paper nor ink)" in text(corner)
+    assert "The input map's numbers" not in text(unit_panel.detail(registry, seven, "lenet5", "lenet5", "C3", 0, 2, 2))
+    assert "blank paper (0) is -0.42" in text(unit_panel.detail(registry, seven, "tinycnn", "tinycnn", "conv1", 0, 5, 5))
+
+
+def test_a_checkpoint_on_raw_pixels_says_its_numbers_are_the_pixels(tmp_path, seven):
+    model = build("lenet5")
+    model.mean, model.std = 0.0, 1.0
+    checkpoints.save(model, tmp_path / "raw-net", {"name": "raw-net"})
+    reg = Registry(user_dir=tmp_path / "none").scan()
+    reg.add(checkpoints.load(tmp_path / "raw-net", name="raw-net", inputs="raw"), "saved")
+    seen = text(unit_panel.detail(reg, seven, "raw-net", "raw-net", "C1", 0, 0, 0))
+    assert ("The input map's numbers are its pixels as they are, as this network reads them (its checkpoint "
+            "takes raw pixels): blank paper is 0, full ink 1. The window reaches past the image's edge: those "
+            "cells are the padding, 0.") in seen
+    u = unit.explain(reg.get("raw-net").ck.model, drawing.prepared(seven).tensor(), "C1", 0, (13, 13))
+    assert u.window.min() == 0 and 0.5 < u.window.max() <= 1  # the pixels themselves
+    assert normalised_note(unit.Unit("C3", "conv", 0)) == ""
+
+

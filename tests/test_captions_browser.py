@@ -126,3 +126,36 @@ def test_a_nudge_that_runs_out_of_steps_says_it_did_not_reach(page, monkeypatch)
     assert "the model reads 1" not in seen and "reads the drawing as “1”" not in seen
 
 
+# ---- 8 -------------------------------------------------------------------------------------
+def test_the_unit_detail_says_what_the_inputs_numbers_mean(page):
+    """Finding 8: a C1 unit's input window showed blank pixels as -0.42 and ink as 2.82 (MNIST's
+    normalisation) with no word on it."""
+    example(page, 7)
+    wait_for(lambda: top_label(page) == "7", 30, "the example 7 read")
+    settled(page)
+    img = page.locator('#stages img[data-stage="C1_relu"][data-model="0"]').first
+    img.scroll_into_view_if_needed()
+    d = img.evaluate("e => ({...e.dataset, nw: e.naturalWidth, nh: e.naturalHeight})")
+    box = img.bounding_box()
+    r = c = 14  # map 0, the middle of the 28×28 map
+    page.mouse.click(box["x"] + (c + 0.5) * box["width"] / d["nw"], box["y"] + (r + 0.5) * box["height"] / d["nh"])
+    wait_text(page, "#unit-detail h3", "C1, map 0 at row 14, column 14")
+    seen = wait_text(page, "#unit-detail", "The input map's numbers are")
+    assert ("The input map's numbers are its pixels after MNIST's normalisation, (pixel − 0.1307) / 0.3081, as this "
+            "network reads them: blank paper (0) is -0.42, full ink (1) is 2.82.") in seen
+    assert "-0.42" in seen.split("input map 0")[1]  # the blank paper it names, in the window
+
+
+def test_the_playground_writes_the_output_size_formula_as_the_lessons_do(page):
+    """Finding 8: the output-size formula was written three ways; the playground's was
+    ⌊(n + 2p − d·(k−1) − 1)/s⌋ + 1. Now ⌊(n + 2p − k)/s⌋ + 1, with dilation's span said first."""
+    open_tab(page, "Convolution playground")
+    pick(page, "pg-source", "Tiny 6×6 squares")
+    pick(page, "pg-padding", "valid")
+    seen = wait_text(page, "#pg-output", "height ⌊(6 + 2·0 − 3)/1⌋ + 1 = 4")
+    assert "output size ⌊(n + 2p − k)/s⌋ + 1" in seen and "− 1)/" not in seen
+    set_number(page, "pg-dilation", 2)
+    seen = wait_text(page, "#pg-output", "dilation 2 makes the 3×3 kernel span 2·(3−1)+1 = 5 pixels, the k of the formula")
+    assert "height ⌊(6 + 2·0 − 5)/1⌋ + 1 = 2" in seen and "actual output 1×2×2" in seen
+
+
