@@ -159,3 +159,47 @@ def test_the_playground_writes_the_output_size_formula_as_the_lessons_do(page):
     assert "height ⌊(6 + 2·0 − 5)/1⌋ + 1 = 2" in seen and "actual output 1×2×2" in seen
 
 
+# ---- 9 -------------------------------------------------------------------------------------
+def test_a_tiny_run_says_its_times_warns_it_is_barely_trained_and_labels_its_axes(page):
+    """Finding 9: "0.1 s of training" beside "11 s so far"; "about estimating… left"; a 28% model
+    in the Draw tab's list with no word of warning; the loss axis said "value"."""
+    open_tab(page, "Train & Hub")
+    intro = text_of(page, "#tr-intro")
+    assert "passes 95 %" not in intro and "about 96% of the 10,000 test digits right" in intro
+    set_number(page, "tr-size", 100)  # 4 steps of 32: barely trained, on purpose
+    page.locator("#tr-name textarea, #tr-name input").first.fill("tiny-cap")
+    page.locator("#tr-start").click()
+    progress = []
+
+    def finished():
+        t = text_of(page, "#tr-progress")
+        if t and t not in progress:
+            progress.append(t)
+        return "Training finished: tiny-cap" in text_of(page, "#tr-status")
+    wait_for(finished, 180, "the tiny run to finish")
+    assert progress and not any("estimating" in t for t in progress), progress
+    for t in progress:
+        m = re.search(r"([\d.]+) s so far, ([\d.]+) s of it computing training steps \(the rest: starting up", t)
+        assert m and float(m[2]) <= float(m[1]), t
+        left = re.search(r"about ([^·]+) of training left", t)
+        assert left is None or re.fullmatch(r"[\d.]+ s|\d+ min \d\d s", left[1].strip()), t
+    status = text_of(page, "#tr-status")
+    m = re.search(r"The run took ([\d.]+) s, ([\d.]+) s of it computing its 4 training steps; the rest went on "
+                  r"starting up, reading MNIST, \d+ test evaluations?, the filter snapshots and saving\.", status)
+    assert m and float(m[2]) < float(m[1]), status
+    assert "marked “barely trained”" in status and "Barely trained: it misreads about" in status
+    assert "the bundled lenet5 misreads about 6 of every 1,000 (99.42%" in status
+    # the axes say what they plot
+    wait_text(page, "#tr-loss", "loss (cross-entropy)")
+    wait_text(page, "#tr-acc", "accuracy (fraction right)")
+    assert "value" not in text_of(page, "#tr-loss").split()
+    # the snapshots say how far the filters moved, not that they turned into strokes
+    set_number(page, "tr-snap", 2)
+    wait_text(page, "#tr-filters", "of their starting size away from their random start")
+    # the Draw tab's list says it too
+    open_tab(page, "Draw")
+    page.locator("#model input").click()
+    option = page.get_by_role("option", name="tiny-cap (LeNet-5", exact=False).first
+    label = option.inner_text()
+    assert re.fullmatch(r"tiny-cap \(LeNet-5, \d+\.\d\d% on MNIST — barely trained\)", label.strip()), label
+    page.keyboard.press("Escape")
