@@ -15,7 +15,6 @@ from browser import (CHROMIUM, draw, example, fresh, open_tab, pen_digit, pick, 
                      top_label, wait_for, wait_text)  # noqa: F401 (example: the unit test's digit)
 from conftest import ROOT
 from cnn_demo import checkpoints
-from cnn_demo.views.explain import _pct
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
@@ -87,6 +86,7 @@ def test_a_number_typed_into_the_grid_shows_at_once(page):
 def nudge(page, digit: int, target: int) -> tuple[str, np.ndarray]:
     """Draw a pen-drawn digit, nudge it towards `target` on the Why tab: the view's text, and the
     model's probabilities on the nudged picture exactly as the page shows it."""
+    from cnn_demo.views.explain import _pct  # how the view writes a probability
     open_tab(page, "Draw")
     page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
     draw(page, pen_digit(digit, 0), steps=1)
