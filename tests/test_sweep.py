@@ -354,7 +354,7 @@ def test_train_controls_and_the_model_list(page):
     n = int(page.locator("#tr-snap input[type=range]").get_attribute("max"))
     assert n >= 3
     set_number(page, "tr-snap", 1)
-    wait_text(page, "#tr-filters", "at the start (random) — snapshot 1 of")
+    wait_text(page, "#tr-filters", "at the start: random numbers, PyTorch's initial weights — snapshot 1 of")
     # the new checkpoint is in the Draw tab's list, and reads
     open_tab(page, "Draw")
     page.locator("#model input").click()
