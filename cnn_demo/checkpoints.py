@@ -32,6 +32,9 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+BARELY_TRAINED = 0.90  # a checkpoint that misreads more than 1 test digit in 10 is said to be barely trained
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message says exactly why, in one sentence."""
 
@@ -48,6 +51,12 @@ class Checkpoint:
     @property
     def arch(self) -> str:
         return self.model.arch
+
+    @property
+    def barely_trained(self) -> bool:
+        """Its stated MNIST test accuracy is below BARELY_TRAINED (the bundled ones: over 99 %)."""
+        acc = self.meta.get("test_accuracy")
+        return isinstance(acc, float) and acc < BARELY_TRAINED
 
     @property
     def title(self) -> str:

@@ -54,10 +54,19 @@ def first_model(choice: str | None) -> str:
 
 def model_choices(registry) -> list[tuple[str, str]]:
     """Every checkpoint the app knows (bundled, trained here, from the Hub), plus side by side."""
-    choices = registry.choices()
+    choices = [(_cautioned(label, registry, name), name) for label, name in registry.choices()]
     if set(model_names(COMPARE)) <= set(registry.names()):
         choices.append((COMPARE_TITLE, COMPARE))
     return choices
+
+
+def _cautioned(label: str, registry, name: str) -> str:
+    """A barely trained checkpoint says so in the list, before anyone reads its answers:
+    "my-lenet5-1 (LeNet-5, 28.00% on MNIST — barely trained)"."""
+    entry = registry.peek(name)
+    if entry is None or not entry.ck.barely_trained:  # (a Hub checkpoint may be dropped meanwhile)
+        return label
+    return label[:-1] + " — barely trained)" if label.endswith(")") else label + " (barely trained)"
 
 
 __all__ = ["sketch_array", "is_blank", "drawn", "prepared", "model_names", "first_model", "model_choices",

@@ -164,9 +164,13 @@ def sweep(model: StagedNet, img, kind: str, values=None) -> tuple[np.ndarray, np
     return np.asarray(values), torch.softmax(model(xs), 1).numpy(), xs
 
 
-def nudge(model: StagedNet, img, target: int, steps: int = 200, lr: float = 0.05, l2: float = 0.05):
+NUDGE_STEPS = 200  # the most gradient steps a nudge takes
+
+
+def nudge(model: StagedNet, img, target: int, steps: int = NUDGE_STEPS, lr: float = 0.05, l2: float = 0.05):
     """The small gradient-guided change that makes the drawing read as `target`: minimise
-    cross-entropy(target) + l2·‖δ‖² with the image kept in [0, 1]; stops once it reads `target`.
+    cross-entropy(target) + l2·‖δ‖² with the image kept in [0, 1]; stops once it reads `target`,
+    or after `steps` without getting there (then `after` may still read another digit).
     Returns (after (28, 28), δ (28, 28), steps used, probability of target)."""
     x0 = _x(img)
     delta = torch.zeros_like(x0, requires_grad=True)

@@ -150,7 +150,8 @@ def run_job(cfg: TrainConfig, name: str, out_dir: str, data_dir: str | None, dev
         path = checkpoints.save_new(res.model, out_dir, name, res.meta(), extra=with_insights)
         emit({"kind": "done", "checkpoint": name, "path": str(path), "test_accuracy": res.test_accuracy,
               "stopped": res.stopped, "time_limit": max_seconds if over_time else None,
-              "train_seconds": res.train_seconds})
+              "train_seconds": res.train_seconds, "steps": res.history[-1]["step"] if res.history else 0,
+              "evals": len(res.history)})
     except DataError as e:
         emit({"kind": "error", "message": str(e)})
     except OSError as e:
@@ -281,6 +282,7 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
     evals: list = []
     snaps: list = []
     last_step = {"step": 0, "total_steps": 0}
+    started = None  # seconds from the start until the run had MNIST and its network (its "init" event)
     try:
         while host.alive() or not events.empty():
             host.wait(interval)
@@ -298,6 +300,8 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
                     last_step = ev
                     losses.add(ev["points"])
                 elif ev["kind"] in ("eval", "init"):
+                    if ev["kind"] == "init":
+                        started = time.perf_counter() - t0
                     snaps.append((ev["step"], np.asarray(ev["filters"], dtype=np.float32)))
                     if ev["kind"] == "eval":
                         evals.append({k: ev[k] for k in ("epoch", "step", "train_loss", "train_accuracy",
@@ -308,7 +312,8 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
                        "total_steps": last_step.get("total_steps", 0), "elapsed": time.perf_counter() - t0,
                        "train_seconds": last_step.get("train_seconds", 0.0), "losses": list(losses.points),
                        "evals": list(evals), "snapshots": list(snaps), "config": asdict(cfg), "device": device,
-                       "pid": host.pid, "job": job_id}
+                       "pid": host.pid, "job": job_id, "started": started,
+                       "evals_planned": cfg.epochs * evals_per_epoch(cfg.epochs)}
     finally:
         if host.alive():
             # The consumer went away mid-run (a closed tab, a cancelled call): stop the run, and
@@ -319,6 +324,8 @@ def train_stream(cfg: TrainConfig, name: str, out_dir: str, job_id: str, data_di
             return
         died = host.end()
         stop.unlink(missing_ok=True)
+    if outcome.get("kind") == "done":
+        outcome["elapsed"] = time.perf_counter() - t0  # the whole run, as the learner waited for it
     yield outcome or {"kind": "error", "message": died or "Training ended without a result."}
 
 

@@ -166,11 +166,29 @@ def out_size(n: int, pad_total: int, f: int, s: int, d: int) -> int:
     return (n + pad_total - d * (f - 1) - 1) // s + 1
 
 
+def span(k: int, d: int) -> int:
+    """The pixels a k-wide kernel spans with dilation d: d·(k−1) + 1 (k itself when d = 1)."""
+    return d * (k - 1) + 1
+
+
 def formula(n: int, pad: tuple[int, int], f: int, s: int, d: int) -> str:
-    """⌊(n + 2p − d(f−1) − 1)/s⌋ + 1 with the numbers in (2p = both sides' padding)."""
+    """⌊(n + 2p − k)/s⌋ + 1 with the numbers in (2p = both sides' padding), the one form the
+    app writes everywhere (the lessons, the Draw tab's layer table). With dilation the kernel's
+    k is the span it covers, d·(k−1) + 1 (`span_note` says so first)."""
     total = pad[0] + pad[1]
     two_p = f"2·{pad[0]}" if pad[0] == pad[1] else f"({pad[0]}+{pad[1]})"
-    return f"⌊({n} + {two_p} − {d}·({f}−1) − 1)/{s}⌋ + 1 = {out_size(n, total, f, s, d)}"
+    return f"⌊({n} + {two_p} − {span(f, d)})/{s}⌋ + 1 = {out_size(n, total, f, s, d)}"
+
+
+def span_note(kh: int, kw: int, d: int) -> str:
+    """What dilation does to the formula's k, in numbers; "" without dilation."""
+    if d == 1:
+        return ""
+    if kh == kw:
+        return (f"dilation {d} makes the {kh}×{kw} kernel span {d}·({kh}−1)+1 = {span(kh, d)} pixels, "
+                f"the k of the formula")
+    return (f"dilation {d} makes the {kh}×{kw} kernel span {d}·({kh}−1)+1 = {span(kh, d)} by "
+            f"{d}·({kw}−1)+1 = {span(kw, d)} pixels, the k of the formula")
 
 
 @dataclass
@@ -231,6 +249,8 @@ def convolve(image: np.ndarray, kernels, padding="same", stride=1, dilation=1, p
     out = torch.stack(outs).numpy()
     formulas = {"height": formula(h, (top, bottom), kh, stride, dilation),
                 "width": formula(w, (left, right), kw, stride, dilation)}
+    if dilation > 1:
+        formulas["span"] = span_note(kh, kw, dilation)
     return out, formulas
 
 

@@ -87,7 +87,7 @@ def receptive_fields(model: StagedNet) -> dict[str, tuple[float, float, int]]:
 
 def layer_table(model: StagedNet, size: int = 28) -> list[dict]:
     """One row per stage: output shape, parameters, multiply-adds, and for conv/pool the
-    output-size formula ⌊(n + 2p − f)/s⌋ + 1 with the numbers filled in."""
+    output-size formula ⌊(n + 2p − k)/s⌋ + 1 (kernel or window size k) with the numbers filled in."""
     rows, shape = [], (1, size, size)
     rows.append({"stage": "input", "output": "1×28×28", "params": 0, "macs": 0, "formula": ""})
     for name, m in model.named_children():

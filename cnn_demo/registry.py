@@ -123,6 +123,12 @@ class Registry:
             raise UnknownCheckpoint(f"No checkpoint named {str(name)[:80]!r}{hint}; the app knows: {known}.")
         return entry
 
+    def peek(self, name: str) -> Entry | None:
+        """The entry of that name, or None, without counting as a use (a Hub checkpoint's place
+        in the least-recently-used order stays as it is)."""
+        with self._lock:
+            return self._entries.get(name)
+
     def choices(self) -> list[tuple[str, str]]:
         """(label, name) pairs for a dropdown."""
         with self._lock:

@@ -43,6 +43,8 @@ class Unit:
     bias: float = 0.0
     winner: tuple = ()  # max pooling: (row, col) in the window of the largest value
     top: list = field(default_factory=list)  # linear: [(input index, input, weight, product)], largest |product| first
+    normalised: tuple = ()  # (mean, std) when the unit reads the network's input: (pixel − mean) / std
+    over_edge: bool = False  # conv: the window reaches past the input's edge, into the padding (zeros)
 
 
 def _spatial(module: nn.Module):
@@ -116,8 +118,11 @@ def explain(model: StagedNet, x: torch.Tensor, stage: str, channel: int, positio
     if not isinstance(channel, int) or not 0 <= channel < n:
         raise UnitError(f"{stage} has {n} {'maps' if out.ndim == 3 else 'units'} (0 to {n - 1}), not {channel!r}.")
     relu = _relu_after(model, acts, stage)
+    reads_input = model.names.index(stage) == 0
     if out.ndim == 1:
-        return _linear(model, stage, module, inp.flatten(), out, channel, relu, top)
+        unit = _linear(model, stage, module, inp.flatten(), out, channel, relu, top)
+        unit.normalised = (model.mean, model.std) if reads_input else ()
+        return unit
     h, w = out.shape[1:]
     try:
         r, c = (int(v) for v in position)
@@ -125,7 +130,8 @@ def explain(model: StagedNet, x: torch.Tensor, stage: str, channel: int, positio
         raise UnitError(f"A position is (row, column), not {position!r}.") from None
     if not (0 <= r < h and 0 <= c < w):
         raise UnitError(f"{stage}'s maps are {h}×{w}: rows and columns 0 to {h - 1} and {w - 1}, not ({r}, {c}).")
-    unit = Unit(stage, "", channel, (r, c), float(out[channel, r, c]), receptive=receptive_field(model, stage, r, c))
+    unit = Unit(stage, "", channel, (r, c), float(out[channel, r, c]), receptive=receptive_field(model, stage, r, c),
+                normalised=(model.mean, model.std) if reads_input else ())
     if relu is not None:
         unit.after_relu = float(relu[0][channel, r, c])
     k, s, p = _spatial(module)
@@ -134,6 +140,8 @@ def explain(model: StagedNet, x: torch.Tensor, stage: str, channel: int, positio
         if module.groups != 1 or module.dilation != (1, 1):
             raise UnitError(f"{stage} is a grouped or dilated convolution; only plain ones are worked through.")
         win = padded[:, r * s:r * s + k, c * s:c * s + k]
+        ih, iw = inp.shape[1:]
+        unit.over_edge = min(r, c) * s < p or r * s + k > ih + p or c * s + k > iw + p
         kern = module.weight[channel]
         prod = win * kern
         bias = float(module.bias[channel]) if module.bias is not None else 0.0

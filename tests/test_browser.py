@@ -115,8 +115,8 @@ def test_train_tab_draws_every_curve(page):
     while time.time() < end and lines.count() < 2:
         time.sleep(0.25)
     acc, loss = page.locator("#tr-acc").text_content(), page.locator("#tr-loss").text_content()
-    assert "test accuracy" in acc and "training accuracy" in acc
-    assert "training loss (smoothed)" in loss and "epoch aver" in loss
+    assert "test (10,000 digits)" in acc and "training (this epoch so far)" in acc
+    assert "training, smoothed" in loss and "training, this epoch so far" in loss
     assert lines.count() >= 2
     page.get_by_role("tab", name="Draw").click()
 

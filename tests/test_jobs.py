@@ -145,10 +145,10 @@ def test_curve_frames_name_every_series_from_the_first_one():
     rec["losses"] = [(1, 2.3), (2, 2.2)]
     first = train_view.loss_frame(rec)
     assert set(first["series"]) == set(train_view.LOSS_SERIES)
-    assert first[first["series"] == train_view.LOSS_SERIES[1]]["value"].isna().all()
+    assert first[first["series"] == train_view.LOSS_SERIES[1]]["loss"].isna().all()
     rec["evals"] = [{"step": 2, "train_loss": 2.25, "train_accuracy": 0.3, "test_accuracy": 0.4}]
     later = train_view.loss_frame(rec)
-    assert set(later["series"]) == set(train_view.LOSS_SERIES) and not later["value"].isna().any()
+    assert set(later["series"]) == set(train_view.LOSS_SERIES) and not later["loss"].isna().any()
     assert set(train_view.accuracy_frame(rec)["series"]) == set(train_view.ACCURACY_SERIES)
 
 

@@ -20,7 +20,8 @@ def value_of(page, elem_id: str) -> str:
 # lesson number → (its tab, what shows there once it is set up)
 EXPECT = {
     1: ("Convolution playground", lambda p: wait_text(p, "#pg-walk", "Step 1 of 16")),
-    2: ("Convolution playground", lambda p: wait_text(p, "#pg-output", "1×3×3")),
+    2: ("Convolution playground", lambda p: wait_text(p, "#pg-output", "⌊(8 + 2·0 − 3)/2⌋ + 1 = 3")
+        and wait_text(p, "#pg-output", "1×3×3")),
     3: ("Convolution playground", lambda p: wait_text(p, "#pg-kernel-view", "Box blur 3×3")),
     4: ("Convolution playground", lambda p: wait_text(p, "#pg-output", "max pooling 2×2")),
     5: ("Convolution playground", lambda p: wait_for(lambda: "rocket" in value_of(p, "pg-source"), 30, "the RGB photo")),

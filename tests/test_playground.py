@@ -50,8 +50,41 @@ def test_random_cases_match_the_reference(seed):
         ref = ref_correlate(img, k, pad, stride, dil, mode)
         assert o.shape == ref.shape
         np.testing.assert_allclose(o, ref, rtol=1e-4, atol=1e-4)
-    # the formula shown and the actual shape agree
+    # the formula shown and the actual shape agree, and its own numbers work out to it
     assert formulas["height"].endswith(f"= {out.shape[1]}") and formulas["width"].endswith(f"= {out.shape[2]}")
+    for key, n, k, (p0, p1), o in (("height", h, kh, pad[:2], out.shape[1]), ("width", w, kw, pad[2:], out.shape[2])):
+        assert worked_out(formulas[key]) == (n, p0 + p1, dil * (k - 1) + 1, stride, o)
+    assert ("span" in formulas) == (dil > 1)
+
+
+def worked_out(text: str) -> tuple:
+    """(n, 2p, k, s, output) read back from "⌊(n + 2p − k)/s⌋ + 1 = o", checked to add up."""
+    import re
+    m = re.fullmatch(r"⌊\((\d+) \+ (?:2·(\d+)|\((\d+)\+(\d+)\)) − (\d+)\)/(\d+)⌋ \+ 1 = (\d+)", text)
+    assert m, text
+    n, two_p = int(m[1]), 2 * int(m[2]) if m[2] is not None else int(m[3]) + int(m[4])
+    k, s, o = int(m[5]), int(m[6]), int(m[7])
+    assert (n + two_p - k) // s + 1 == o, text
+    return n, two_p, k, s, o
+
+
+def test_one_form_of_the_output_size_formula_with_dilation_said_first():
+    """⌊(n + 2p − k)/s⌋ + 1, as the lessons and the Draw tab's layer table write it; with
+    dilation, k is the span of the dilated kernel, and a sentence says so in numbers."""
+    img = np.ones((6, 6), np.float32)
+    _, f = pg.convolve(img, [np.ones((3, 3))], "valid")
+    assert f == {"height": "⌊(6 + 2·0 − 3)/1⌋ + 1 = 4", "width": "⌊(6 + 2·0 − 3)/1⌋ + 1 = 4"}
+    _, f = pg.convolve(img, [np.ones((3, 3))], 1, stride=2)
+    assert f["height"] == "⌊(6 + 2·1 − 3)/2⌋ + 1 = 3"
+    _, f = pg.convolve(img, [np.ones((3, 3))], "valid", dilation=2)
+    assert f["height"] == "⌊(6 + 2·0 − 5)/1⌋ + 1 = 2"
+    assert f["span"] == "dilation 2 makes the 3×3 kernel span 2·(3−1)+1 = 5 pixels, the k of the formula"
+    out, f = pg.convolve(np.ones((9, 9), np.float32), [np.ones((2, 3))], "same", dilation=3)
+    assert f["height"] == "⌊(9 + (1+2) − 4)/1⌋ + 1 = 9" and out.shape == (1, 9, 9)
+    assert f["span"] == ("dilation 3 makes the 2×3 kernel span 3·(2−1)+1 = 4 by 3·(3−1)+1 = 7 pixels, "
+                         "the k of the formula")
+    _, f = pg.pool(np.ones((1, 28, 28), np.float32), "max", 2, 2)
+    assert f["pool height"] == "⌊(28 + 2·0 − 2)/2⌋ + 1 = 14"
 
 
 def test_against_scipy_correlate2d_and_same_padding_of_even_kernels():

@@ -76,7 +76,7 @@ def test_a_link_holds_the_playgrounds_image_and_settings(browser, app_url):
     pick(page, "pg-padding", "valid")
     set_number(page, "pg-stride", 2)
     page.locator("#pg-act label", has_text="relu").first.click()
-    wait_text(page, "#pg-output", "/2⌋ + 1 = 2")
+    wait_text(page, "#pg-output", "⌊(6 + 2·0 − 3)/2⌋ + 1 = 2")
     wait_text(page, "#pg-output", "ReLU")
     want = page.locator("#pg-output").inner_text()
     link = make_link(page)

@@ -89,5 +89,8 @@ def test_the_readme_says_how_to_deploy_and_what_a_run_costs():
         assert needed in section, needed
     from cnn_demo.serve.gpu import gpu_seconds
     from cnn_demo.train import TrainConfig
-    first = TrainConfig.make("lenet5", 1, 128, "adam", 3e-3, "onecycle", False, 6000, 0)
-    assert re.search(rf"\b{gpu_seconds(first)} s\b", section)  # the figure it gives is the app's own
+    from cnn_demo.ui.train_tab import DEFAULTS
+    first = TrainConfig.make(**DEFAULTS)  # the Train tab as it opens
+    row = next(r for r in section.splitlines() if r.startswith("| the Train tab as it opens"))
+    assert f"{DEFAULTS['epochs']} epoch of {DEFAULTS['train_size']:,} digits, batch {DEFAULTS['batch_size']})" in row
+    assert re.search(rf"\b{gpu_seconds(first)} s\b", row)  # the figure it gives is the app's own

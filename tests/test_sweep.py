@@ -234,7 +234,7 @@ def test_why_tab_controls(page):
              "the shift sweep")
     pick(page, "why-target", "1")
     page.locator("#why-nudge-go").click()
-    wait_text(page, "#why-nudge", "after: reads 1")
+    wait_text(page, "#why-nudge", "after: the model reads 1")
 
 
 # ---- What neurons look for ------------------------------------------------------------------
@@ -292,15 +292,16 @@ def test_playground_controls(page):
     set_number(page, "pg-step", 8)
     wait_text(page, "#pg-walk", "Step 8 of 36")
     pick(page, "pg-padding", "valid")
-    wait_text(page, "#pg-output", "(6 + 2·0 − 1·(3−1) − 1)/1⌋ + 1 = 4")
+    wait_text(page, "#pg-output", "⌊(6 + 2·0 − 3)/1⌋ + 1 = 4")
     pick(page, "pg-padding", "1")
     pick(page, "pg-mode", "reflect")
     wait_text(page, "#pg-walk", "padded to 8×8")
     set_number(page, "pg-stride", 2)
-    wait_text(page, "#pg-output", "/2⌋ + 1 = 3")
+    wait_text(page, "#pg-output", "⌊(6 + 2·1 − 3)/2⌋ + 1 = 3")
     set_number(page, "pg-stride", 1)
     set_number(page, "pg-dilation", 2)
-    wait_text(page, "#pg-output", "2·(3−1)")
+    wait_text(page, "#pg-output", "dilation 2 makes the 3×3 kernel span 2·(3−1)+1 = 5 pixels")
+    wait_text(page, "#pg-output", "⌊(6 + 2·1 − 5)/1⌋ + 1 = 4")
     set_number(page, "pg-dilation", 1)
     page.locator("#pg-act label", has_text="relu").first.click()
     wait_text(page, "#pg-output", "2 · ReLU")
@@ -353,7 +354,7 @@ def test_train_controls_and_the_model_list(page):
     n = int(page.locator("#tr-snap input[type=range]").get_attribute("max"))
     assert n >= 3
     set_number(page, "tr-snap", 1)
-    wait_text(page, "#tr-filters", "at the start (random) — snapshot 1 of")
+    wait_text(page, "#tr-filters", "at the start: random numbers, PyTorch's initial weights — snapshot 1 of")
     # the new checkpoint is in the Draw tab's list, and reads
     open_tab(page, "Draw")
     page.locator("#model input").click()

@@ -165,7 +165,8 @@ def test_a_run_declares_the_gpu_seconds_it_needs():
     app allows for MAX_GPU_SECONDS; each stops itself in time to save before what it declared is up."""
     from cnn_demo.serve.gpu import MAX_GPU_SECONDS, SAVE_SECONDS, WORKER_SECONDS, gpu_seconds, run_seconds
     from cnn_demo.train import TrainConfig
-    first = TrainConfig.make("lenet5", 1, 128, "adam", 3e-3, "onecycle", False, 6000, 0)  # the tab's defaults
+    from cnn_demo.ui.train_tab import DEFAULTS
+    first = TrainConfig.make(**DEFAULTS)  # the tab's defaults
     full = TrainConfig.make("lenet5", 2, 256, train_size=0)
     biggest = TrainConfig.make("tinycnn", 50, 160, train_size=60000)  # 18,750 steps: under the 20,000 bound
     assert gpu_seconds(first) <= 20

@@ -54,6 +54,13 @@ def load_source(name, file, sketch):
     return EXAMPLES.get(name), ""
 
 
+def with_custom(names):
+    """An edit of the grid means its kernel is wanted: "Custom (the grid)" joins the chosen
+    kernels, so the edit shows at once (the kernel view says what "custom" is)."""
+    names = [n for n in names or [] if isinstance(n, str)] if isinstance(names, list) else []
+    return gr.skip() if CUSTOM in names else names + [CUSTOM]
+
+
 def settings(names, cells, *rest) -> pv.Settings:
     return pv.settings(names, grid_value(cells), *rest, custom=CUSTOM)
 
@@ -126,7 +133,8 @@ def build(shared: Shared):
                                       label="Kernels (several → several output channels)", elem_id="pg-kernels")
                 grid = gr.Dataframe(value=DEFAULT_GRID, headers=None, interactive=True, column_count=(3, "dynamic"),
                                     row_count=(3, "dynamic"), datatype="str", label="Custom kernel: type numbers "
-                                    "(1×1 up to 11×11; add rows/columns with the table's menu)", elem_id="pg-grid")
+                                    "and it joins the kernels (1×1 up to 11×11; a cell's ⋮ menu adds rows and "
+                                    "columns)", elem_id="pg-grid")
                 with gr.Row():
                     padding = gr.Dropdown(["same", "valid", "0", "1", "2", "3"], value="same", allow_custom_value=True,
                                           label="Padding", elem_id="pg-padding")
@@ -177,6 +185,9 @@ def build(shared: Shared):
     demo = shared.demo
     gr.on([demo.load] + [c.change for c in [source, upload] + params], latest_only(on_change, len(outs)),
           src + params, outs, **trig)
+    # the learner's own edit (not a link filling the grid in): the grid joins the kernels, and
+    # the kernels' change shows it
+    grid.input(with_custom, presets, presets, api_visibility="private", queue=False, show_progress="hidden")
     gr.on([step.change, pstep.change], latest_only(on_step, 2), src + [step, pstep] + params, [walk, pwalk], **trig)
     gr.on([demo.load] + [c.change for c in (seed, source, upload)], latest_only(on_colour, 1),
           src + [seed] + params, colour, **trig)

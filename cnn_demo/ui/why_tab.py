@@ -6,6 +6,8 @@ import threading
 from collections import OrderedDict
 
 import gradio as gr
+import numpy as np
+import torch
 
 from .. import drawing, explain
 from ..data import cached, local_folder
@@ -157,12 +159,23 @@ def knock_out_accuracy(registry: Registry, value, choice, layer_v, chans) -> str
 
 
 def on_nudge(registry: Registry, value, choice, target_v):
+    """The drawing nudged towards a digit: every caption from the model's own probabilities on
+    the picture it captions, the target reached or not."""
     try:
-        img, m, _ = current(registry, value, choice)
+        img, m, pre = current(registry, value, choice)
     except (InputError, UnknownCheckpoint) as e:
         return warning_html(e)
-    after, delta, steps, p = explain.nudge(m, img, int(target_v))
-    return explain_view.nudge_html(img, int(target_v), after, delta, steps, p)
+    if str(target_v) not in CLASSES[1:]:
+        return warning_html("Pick a digit from 0 to 9 to nudge the drawing towards.")
+    target = int(target_v)
+    before = probabilities(m, pre.tensor())[0]
+    if int(before.argmax()) == target:
+        return explain_view.nudge_already(target, before)
+    after, _, steps, _ = explain.nudge(m, img, target)
+    # the picture shown is 8-bit: the model reads exactly that picture, so its captions are true of it
+    after = (np.floor(np.clip(after, 0, 1) * 255 + 0.5) / 255).astype(np.float32)
+    now = probabilities(m, torch.from_numpy(after)[None, None])[0]
+    return explain_view.nudge_html(img, target, after, after - img, steps, before, now)
 
 
 def on_sweep(registry: Registry, value, choice, kind_v):
@@ -200,7 +213,7 @@ def build(shared: Shared):
                                elem_id="why-sweep-kind")
             plot = gr.LinePlot(x="value", y="probability", color="digit", height=300, y_lim=[0, 1],
                                elem_id="why-sweep")
-        with gr.Accordion("Nudge: the smallest change that makes it another digit", open=True):
+        with gr.Accordion("Nudge: a small change towards another digit", open=True):
             with gr.Row():
                 target = gr.Dropdown([str(d) for d in range(10)], value="1", label="Make it read",
                                      elem_id="why-target")

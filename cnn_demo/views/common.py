@@ -100,7 +100,7 @@ def filters_html(filters: dict[str, np.ndarray], max_width: int = MAX_W + 60) ->
 
 def layer_table_html(rows: list[dict]) -> str:
     head = "".join(f'<th scope="col">{h}</th>' for h in
-                   ("stage", "output", "parameters", "multiply-adds", "output size ⌊(n + 2p − f)/s⌋ + 1"))
+                   ("stage", "output", "parameters", "multiply-adds", "output size ⌊(n + 2p − k)/s⌋ + 1"))
     head = f"<tr>{head}</tr>"
     body = "".join(
         f"<tr><td>{html.escape(r['stage'])}</td><td>{r['output']}</td><td>{r['params']:,}</td>"

@@ -77,14 +77,44 @@ def sweep_frame(values: np.ndarray, probs: np.ndarray) -> pd.DataFrame:
                          "digit": np.tile([str(d) for d in range(10)], len(values))})
 
 
-def nudge_html(img: np.ndarray, target: int, after: np.ndarray, delta: np.ndarray, steps: int, p: float) -> str:
+def nudge_html(img: np.ndarray, target: int, after: np.ndarray, delta: np.ndarray, steps: int,
+               before: np.ndarray, now: np.ndarray, max_steps: int = explain.NUDGE_STEPS) -> str:
+    """The drawing before and after a nudge towards `target`, and the change. Every caption is
+    read off the model's own probabilities on the picture it captions (`before` on `img`, `now`
+    on `after`): what it reads, whether that is the target, and how far the target's
+    probability moved — a nudge that ran out of steps says so, however close it came."""
     gray = lambda a: np.repeat(render.gray(a)[..., None], 3, 2)  # noqa: E731
+    was, got = int(np.argmax(before)), int(np.argmax(now))
     m = float(np.abs(delta).max()) or 1e-8
     scale = ("diverging", -m, m)
     d = render.colorize(delta, *scale)
-    figs = "".join(f'<figure class="cx-map">{common.img_tag(a, f"the drawing {t}", 140, 140)}'
-                   f'<figcaption>{t}</figcaption></figure>'
-                   for a, t in [(gray(img), "before"), (gray(after), f"after: reads {target}"), (d, "difference")])
-    sub = (f"{steps} gradient steps; now {p:.0%} “{target}”; changed pixels by at most "
-           f"{np.abs(delta).max():.2f} (of 1)")
-    return common.card("Nudge", sub, f'<div class="cx-maps">{figs}</div>', scale)
+    pics = [(gray(img), f"before: the model reads {was} ({before[was]:.0%})",
+             f"the drawing before the nudge: the model reads {was}"),
+            (gray(after), f"after: the model reads {got} ({now[got]:.0%})", f"the nudged drawing: the model reads {got}"),
+            (d, "difference: red ink added, blue ink taken away", "the change: red where ink was added, blue where "
+                                                                  "it was taken away")]
+    figs = "".join(f'<figure class="cx-map">{common.img_tag(a, alt, 140, 140)}<figcaption>{cap}</figcaption></figure>'
+                   for a, cap, alt in pics)
+    moved = f"“{target}” went from {_pct(before[target])} to {_pct(now[target])}"
+    change = f"no pixel changed by more than {np.abs(delta).max():.2f} (of 1)"
+    if got == target:
+        title = f"Nudge towards “{target}”: reached"
+        sub = (f"after {steps} gradient step{'s' if steps != 1 else ''} the model reads the drawing as “{target}”; "
+               f"{moved}; {change}. To your eye it may still look like a {was}: the network reads pixels, not strokes")
+    else:
+        title = f"Nudge towards “{target}”: not reached"
+        most = " (the most a nudge takes)" if steps >= max_steps else ""
+        sub = (f"after {steps} gradient step{'s' if steps != 1 else ''}{most} the model still reads the drawing as "
+               f"“{got}”, not “{target}”; {moved}; {change}")
+    return common.card(title, sub, f'<div class="cx-maps">{figs}</div>', scale)
+
+
+def _pct(p: float) -> str:
+    """A probability as a learner reads it: 0.2% rather than 0% when it is small but there."""
+    p = float(p)
+    return f"{p:.0%}" if p >= 0.1 or p == 0 else f"{p:.1%}" if p >= 0.001 else "under 0.1%"
+
+
+def nudge_already(target: int, before: np.ndarray) -> str:
+    return (f'<p class="cx-sub">The model already reads “{target}” ({before[target]:.0%}) in this drawing: '
+            "pick another digit to nudge it towards.</p>")

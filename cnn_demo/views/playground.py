@@ -45,6 +45,13 @@ def settings(names, grid_rows, padding, mode, stride, dilation, act, slope, pool
         for i, k in enumerate(pg.PRESETS[n]):
             ks.append(k)
             labels.append(n if len(pg.PRESETS[n]) == 1 else f"{n.split(' (')[0].split(' √')[0]} #{i + 1}")
+    sizes = {k.shape[-2:] for k in ks}
+    if custom in names and len(sizes) > 1:
+        grid = next(k for k, n in zip(ks, labels) if n == "custom").shape
+        others = sorted({f"{k.shape[-2]}×{k.shape[-1]}" for k, n in zip(ks, labels) if n != "custom"})
+        raise pg.PlaygroundError(f"Your grid is {grid[0]}×{grid[1]} but the other kernels chosen are "
+                                 f"{' and '.join(others)}: kernels applied together must have one size. Take the "
+                                 "others out of Kernels, or give the grid their size.")
     return Settings(pg.check_kernels(ks), labels, padding, stride, dilation, mode, act, slope, pool, pk, ps,
                     magnitude=names == [pg.MAGNITUDE])
 
@@ -85,6 +92,9 @@ def kernel_html(kernels, names) -> str:
         parts.append(f'<div><h3>{html.escape(n)} ({"×".join(map(str, k.shape))})</h3><div class="cx-walk">{grids}</div></div>')
     note = ('<p class="cx-sub">A CNN\'s "convolution" is cross-correlation: the kernel slides over the image '
             "as written here (not flipped), and each output value is the sum of the kernel times the pixels under it.</p>")
+    if "custom" in names:
+        note += ('<p class="cx-sub cx-custom-note">“custom” is the grid you type in (Custom kernel): every map '
+                 "below follows your edits. Take “Custom (the grid)” out of Kernels to leave it out.</p>")
     return note + '<div class="cx-walk">' + "".join(parts) + "</div>"
 
 
@@ -111,8 +121,9 @@ def chain_html(image: np.ndarray, s: Settings, note: str = "") -> str:
     chans = "grayscale" if img.ndim == 2 else "RGB (2-D kernels see the mean of R, G and B)"
     parts.append(common.rgb_card("Input", f"{h}×{w}, {chans}{note}", img))
     shape = "×".join(map(str, res.conv.shape))
-    sizes = (f"output height {res.formulas['height']}, width {res.formulas['width']} "
-             f"→ actual output {shape} (channels × height × width)")
+    span = f"{res.formulas['span']}; " if res.formulas.get("span") else ""
+    sizes = (f"{span}output size ⌊(n + 2p − k)/s⌋ + 1: height {res.formulas['height']}, width "
+             f"{res.formulas['width']} → actual output {shape} (channels × height × width)")
     scale = render.scale_for(res.conv)
     parts.append(common.maps_card(
         "1 · Convolution", f"{sizes}. One shared colour scale: red positive, blue negative, white 0.",

@@ -93,6 +93,27 @@ def _sum_line(unit: Unit, parts: list[str], what: str) -> str:
             f"(the model's own output{', equal' if abs(unit.total - unit.value) < 1e-3 * max(1, abs(unit.value)) else ''}).</p>")
 
 
+def normalised_note(unit: Unit) -> str:
+    """What the input's numbers mean, said once where they show: the network reads its pixels
+    (0 blank paper, 1 full ink) normalised as its checkpoint says — MNIST's (pixel − 0.1307) /
+    0.3081 for most, none at all for a checkpoint trained on raw pixels."""
+    if not unit.normalised:
+        return ""
+    mean, std = unit.normalised
+    if mean == 0 and std == 1:
+        what = ("its pixels as they are, as this network reads them (its checkpoint takes raw pixels): blank "
+                "paper is 0, full ink 1")
+    else:
+        how = "MNIST's normalisation" if (round(mean, 4), round(std, 4)) == (0.1307, 0.3081) else \
+            "its checkpoint's normalisation"
+        what = (f"its pixels after {how}, (pixel − {mean:.4g}) / {std:.4g}, as this network reads them: blank "
+                f"paper (0) is {-mean / std:.2f}, full ink (1) is {(1 - mean) / std:.2f}")
+    edge = (" The window reaches past the image's edge: those cells are the padding, 0 (on this scale, "
+            "neither paper nor ink)." if unit.over_edge and (mean, std) != (0, 1) else
+            " The window reaches past the image's edge: those cells are the padding, 0." if unit.over_edge else "")
+    return f'<p class="cx-sub cx-norm">The input map\'s numbers are {what}.{edge}</p>'
+
+
 def conv_html(unit: Unit, prev: str) -> str:
     n = unit.window.shape[0]
     sums = [fmt(float(s)) for s in unit.sums]
@@ -113,7 +134,7 @@ def conv_html(unit: Unit, prev: str) -> str:
         body += (f"<details><summary>The other {n - SHOWN_CHANNELS} input maps, number by number</summary>"
                  f'{"".join(blocks[SHOWN_CHANNELS:])}</details>')
     top = top_table(unit, prev) if n > SHOWN_CHANNELS else ""
-    return head + _relu(unit) + top + f'<div class="cx-unit-chs">{body}</div>'
+    return head + _relu(unit) + normalised_note(unit) + top + f'<div class="cx-unit-chs">{body}</div>'
 
 
 def pool_html(unit: Unit, prev: str) -> str:
@@ -161,7 +182,7 @@ def linear_html(unit: Unit, prev: str, prev_shape: tuple) -> str:
     eq = (f'<p class="cx-eq">{html.escape(unit.stage)} unit {unit.channel} = the sum of all {unit.products.size} '
           f"inputs × their weights + the bias = <b>{fmt(unit.total)}</b>; the network's own value: "
           f"<b>{fmt(unit.value)}</b>.</p>")
-    return eq + _relu(unit) + top_table(unit, prev, prev_shape)
+    return eq + _relu(unit) + normalised_note(unit) + top_table(unit, prev, prev_shape)
 
 
 def softmax_html(logits: np.ndarray, label: str) -> str:
