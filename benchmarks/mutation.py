@@ -1,0 +1,187 @@
+"""Mutation testing of the core (`cnn_demo/` outside `ui/`): small bugs planted by mutmut one
+at a time — a comparison flipped, a constant nudged, a call's argument dropped — and the
+module's own tests run against each. A mutant the tests do not notice *survived*: either a
+test is missing, or the change makes no difference the app could show (an *equivalent*
+mutant, listed below with the one-line argument why).
+
+Not part of CI: a module takes minutes to an hour on two cores. Run one module at a time:
+
+    /path/to/venv/bin/pip install -r benchmarks/requirements-mutation.txt
+    python benchmarks/mutation.py limits share_link      # or no names: all of MODULES
+    python benchmarks/mutation.py --list                 # the module → test files map
+
+Each module is mutated in a scratch copy of the work tree (default /tmp/cnn-mutation/<module>,
+`--work` to change it), so nothing here is touched; mutmut's results stay there (`mutmut
+results`, `mutmut show <mutant>` inside it). One worker process at a time (`--max-children 1`).
+The table: mutants, killed (a test failed or timed out), survived, no tests (no selected test
+reaches that function), equivalent (survivors argued below), and the score = killed /
+(mutants − equivalent).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# each core module → the test files that speak for it (fast ones: no app server, no browser)
+MODULES = {
+    "limits": ["tests/test_limits.py", "tests/test_preprocess.py", "tests/test_registry.py"],
+    "share_link": ["tests/test_share_link.py", "tests/test_share_link_edges.py"],
+    "lessons": ["tests/test_lessons.py"],
+    "registry": ["tests/test_registry.py"],
+    "preprocess": ["tests/test_preprocess.py", "tests/test_preprocess_edges.py"],
+    "playground": ["tests/test_playground.py", "tests/test_playground_edges.py"],
+    "unit": ["tests/test_unit.py", "tests/test_unit_edges.py"],
+    "recognise": ["tests/test_recognise.py", "tests/test_recognise_edges.py"],
+    "as_drawn": ["tests/test_as_drawn.py"],
+    "writing_styles": ["tests/test_writing_styles.py"],
+    "checkpoints": ["tests/test_checkpoints.py"],
+    "hub": ["tests/test_hub.py"],
+}
+
+# survivors that no test can kill: (module, the line as mutated) → why the change makes no difference.
+# Keyed by the mutated line's text (stripped), so the list survives mutmut renumbering its mutants.
+EQUIVALENT: dict[tuple[str, str], str] = {
+}
+
+STATUS = {1: "killed", 3: "killed", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
+          0: "survived", 5: "no tests", 33: "no tests", None: "not checked"}  # mutmut's exit codes
+
+
+def scratch_copy(module: str, work: Path) -> Path:
+    """The work tree's files (tracked, and new ones git does not ignore) in work/<module>/repo,
+    with ../shared beside it as the tests expect (a link to this checkout's)."""
+    dest = work / module
+    shutil.rmtree(dest, ignore_errors=True)
+    repo = dest / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for f in filter(None, files):
+        src = ROOT / f
+        if src.is_file():
+            (repo / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / f)
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():  # tests/conftest.py reads <repo root>/../shared; mutmut's root is repo/mutants
+        (repo / "shared").symlink_to(shared.resolve())
+    tests = MODULES[module]
+    missing = [t for t in tests if not (repo / t).is_file()]
+    if missing:
+        sys.exit(f"{module}: no such test file {', '.join(missing)}")
+    (repo / "setup.cfg").write_text(
+        "[mutmut]\nsource_paths = cnn_demo\n"
+        f"only_mutate = cnn_demo/{module}.py\n"
+        "also_copy =\n    app.py\n    pytest.ini\n    checkpoints\n    examples\n    lessons\n"
+        "pytest_add_cli_args_test_selection =\n" + "".join(f"    {t}\n" for t in tests)
+        + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n"
+        # mutmut times a mutant out at (the selected tests' own time + constant) × multiplier: the
+        # constant covers what it does not time (module fixtures, imports in the forked worker)
+        "timeout_constant = 20\ntimeout_multiplier = 10\n")
+    return repo
+
+
+def diff_of(repo: Path, name: str, env: dict) -> tuple[int, str, str]:
+    """(line number, line before, line after) of one mutant, from `mutmut show`."""
+    out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=repo, env=env,
+                         capture_output=True, text=True).stdout
+    line, old, new = 0, "", ""
+    for ln in out.splitlines():
+        m = re.match(r"@@ -(\d+)", ln)
+        if m and not line:
+            line = int(m.group(1))
+        elif ln.startswith("-") and not ln.startswith("---") and not old:
+            old = ln[1:].strip()
+        elif ln.startswith("+") and not ln.startswith("+++") and not new:
+            new = ln[1:].strip()
+    # the hunk starts a few lines before the change: find the changed line in the source
+    src = (repo / "cnn_demo" / f"{name.split('.')[1]}.py").read_text().splitlines()
+    for i in range(max(line - 1, 0), min(line + 8, len(src))):
+        if old and src[i].strip() == old:
+            return i + 1, old, new
+    return line, old, new
+
+
+def run_module(module: str, work: Path, env: dict) -> dict:
+    repo = scratch_copy(module, work)
+    t0 = time.time()
+    log = work / module / "mutmut.log"
+    with open(log, "w") as f:
+        rc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1"], cwd=repo, env=env,
+                            stdout=f, stderr=subprocess.STDOUT).returncode
+    meta = repo / "mutants" / "cnn_demo" / f"{module}.py.meta"
+    if rc != 0 or not meta.is_file():
+        return {"module": module, "error": f"mutmut exited {rc}; see {log}"}
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    status = {k: STATUS.get(v, f"exit {v}") for k, v in codes.items()}
+    survivors, equivalent = [], []
+    for name in sorted(k for k, s in status.items() if s in ("survived", "no tests")):
+        line, old, new = diff_of(repo, name, env)
+        why = EQUIVALENT.get((module, new))
+        (equivalent if why else survivors).append((name, line, old, new, status[name], why))
+    n = len(status)
+    killed = sum(s in ("killed", "timeout") for s in status.values())  # a mutant that hangs the tests is caught
+    return {"module": module, "mutants": n, "killed": killed,
+            "survived": sum(s == "survived" for s in status.values()),
+            "no_tests": sum(s == "no tests" for s in status.values()),
+            "timeouts": sum(s == "timeout" for s in status.values()),
+            "other": sorted({s for s in status.values() if s not in ("killed", "survived", "no tests")}),
+            "equivalent": len(equivalent), "score": killed / max(n - len(equivalent), 1),
+            "survivors": survivors, "equivalents": equivalent, "seconds": time.time() - t0}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("modules", nargs="*", help=f"core modules (default: all): {', '.join(MODULES)}")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/cnn-mutation"))
+    ap.add_argument("--list", action="store_true", help="print the module → test files map and stop")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    if args.list:
+        for m, t in MODULES.items():
+            print(f"{m:15} {' '.join(t)}")
+        return
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        sys.exit(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           # mutmut forks a worker per mutant from a process that has run torch: with a pool of
+           # OpenMP threads the child hangs on its first parallel op, with one thread it cannot
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.setdefault("CNN_DEMO_DATA", str(ROOT.parent / "shared" / "data" / "mnist"))
+    results = []
+    for m in args.modules or MODULES:
+        print(f"{m}: mutating ...", flush=True)
+        r = run_module(m, args.work, env)
+        results.append(r)
+        if "error" in r:
+            print(f"  {r['error']}", flush=True)
+            continue
+        print(f"  {r['mutants']} mutants, {r['killed']} killed, {r['survived']} survived, {r['no_tests']} no tests,"
+              f" {r['equivalent']} equivalent: {r['score']:.1%} in {r['seconds'] / 60:.1f} min", flush=True)
+    print("\n| module | mutants | killed | of which timed out | survived | no tests | equivalent | score | minutes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        if "error" not in r:
+            print(f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['timeouts']} | {r['survived']} | {r['no_tests']} | "
+                  f"{r['equivalent']} | {r['score']:.1%} | {r['seconds'] / 60:.1f} |")
+    for r in results:
+        for title, rows in (("survivors", r.get("survivors", [])), ("equivalent", r.get("equivalents", []))):
+            if rows:
+                print(f"\n{r['module']} {title}:")
+                for name, line, old, new, st, why in rows:
+                    print(f"  {r['module']}.py:{line} [{st}] {old!r} → {new!r}" + (f"  ({why})" if why else "")
+                          + f"  ({name})")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
