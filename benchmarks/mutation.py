@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # each core module → the test files that speak for it (fast ones: no app server, no browser)
 MODULES = {
-    "limits": ["tests/test_limits.py", "tests/test_preprocess.py", "tests/test_registry.py"],
+    "limits": ["tests/test_limits.py", "tests/test_preprocess.py", "tests/test_registry_edges.py"],
     "share_link": ["tests/test_share_link.py", "tests/test_share_link_edges.py"],
-    "lessons": ["tests/test_lessons.py"],
-    "registry": ["tests/test_registry.py"],
+    "lessons": ["tests/test_lessons.py", "tests/test_lessons_edges.py"],
+    "registry": ["tests/test_registry.py", "tests/test_registry_edges.py"],
     "preprocess": ["tests/test_preprocess.py", "tests/test_preprocess_edges.py"],
     "playground": ["tests/test_playground.py", "tests/test_playground_edges.py"],
     "unit": ["tests/test_unit.py", "tests/test_unit_edges.py"],
