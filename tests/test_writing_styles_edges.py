@@ -1,0 +1,96 @@
+"""writing_styles on digits drawn by hand in numpy, whose strokes are known: the pen is as wide
+as the digit's own stroke, each guard returns None exactly where its shape gives no place for a
+stroke, and a styled digit comes out as the Draw tab's preprocessing makes it."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnn_demo import writing_styles as ws
+from cnn_demo.preprocess import preprocess, stroke_width
+
+
+def seven(w: int) -> np.ndarray:
+    """A 7 of stroke w px at 28×28 (light on black): a top bar and a straight stem."""
+    a = np.zeros((28, 28), np.uint8)
+    a[5:5 + w, 6:22] = 255
+    a[5:24, 14:14 + w] = 255
+    return a
+
+
+def up(img):
+    return np.asarray(Image.fromarray(img).resize((112, 112), Image.Resampling.BILINEAR), np.float32) / 255
+
+
+def bar_thickness(w: int, seed: int = 0) -> tuple[int, float]:
+    """(rows of the added bar, at a column left of the stem; the 7's own stroke width at 112 px)."""
+    img = seven(w)
+    before = up(img)
+    added = np.clip(ws.add_style(img, 7, np.random.default_rng(seed)) - before, 0, 1) > 0.5
+    cols = np.flatnonzero(added.any(0))
+    assert cols[0] + 3 < 14 * 4  # the bar reaches left of the stem
+    return int(added[:, cols[0] + 3].sum()), stroke_width(before)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_pen_is_as_wide_as_the_digits_own_stroke(seed):
+    thin, thin_stroke = bar_thickness(1, seed)
+    bold, bold_stroke = bar_thickness(3, seed)
+    assert thin_stroke < 4.8 and 4 <= thin <= 6  # a hairline digit gets the pen's least width, 2 × 2.4 px
+    assert abs(bold - bold_stroke) <= 2  # a bolder one gets its own: 2r = its stroke width
+    assert bold >= 1.8 * thin
+
+
+def test_a_digit_with_fewer_than_8_rows_of_ink_gets_no_stroke():
+    line = np.zeros((28, 28), np.uint8)
+    line[10, 4:24] = 255  # one pixel high: 4 rows at 112 px
+    assert ws.add_style(line, 7, np.random.default_rng(0)) is None
+    line[11, 4:24] = 255  # two: 8 rows, just enough
+    assert ws.add_style(line, 7, np.random.default_rng(0)) is not None
+
+
+def test_a_seven_with_no_ink_where_the_bar_goes_gets_none():
+    a = np.zeros((28, 28), np.uint8)
+    a[2:8, 6:22] = 255  # a top bar ...
+    a[24:26, 6:10] = 255  # ... and a foot, nothing in between where the bar would cross the stem
+    for seed in range(5):
+        assert ws.add_style(a, 7, np.random.default_rng(seed)) is None
+
+
+def test_a_one_leaning_so_far_that_a_flag_would_make_it_a_seven_gets_none():
+    a = np.zeros((28, 28), np.uint8)
+    for i in range(20):  # from the top right to the bottom left: 45° past upright
+        a[4 + i, 23 - i:25 - i] = 255
+    for seed in range(5):
+        assert ws.add_style(a, 1, np.random.default_rng(seed)) is None
+    upright = np.zeros((28, 28), np.uint8)
+    upright[4:24, 13:15] = 255
+    flagged = ws.add_style(upright, 1, np.random.default_rng(0))
+    assert flagged is not None
+    new = np.clip(flagged - up(upright), 0, 1) > 0.5
+    ys, xs = np.nonzero(new)
+    assert xs.min() < 13 * 4 and ys.min() < 4 * 4 + 10  # the flag goes left from the top
+
+
+@pytest.mark.parametrize("label", [0, 2, 3, 4, 5, 6, 8])
+def test_only_ones_sevens_and_nines_are_styled(label):
+    assert ws.add_style(seven(2), label, np.random.default_rng(0)) is None
+
+
+def test_styled_digits_are_the_stroked_digits_as_the_draw_tab_preprocesses_them(mnist):
+    """Worked again step by step: the same draws of the generator, then the Draw tab's
+    preprocessing (paper="dark", MNIST's light ink on black), rounded to uint8."""
+    x, y = mnist.train_x[:300].numpy(), mnist.train_y[:300].numpy()
+    got = ws.styled(x, y, 0.6, seed=5)
+    rng = np.random.default_rng(5)
+    chosen = np.flatnonzero(np.isin(y, (1, 7, 9)) & (rng.random(300) < 0.6))
+    want = {}
+    for i in chosen:
+        stroked = ws.add_style(x[i], int(y[i]), rng)
+        if stroked is not None:
+            want[int(i)] = np.round(preprocess(stroked, paper="dark").image * 255).astype(np.uint8)
+    assert sorted(got) == sorted(want) and len(want) >= 10
+    for i in want:
+        assert got[i].dtype == np.uint8 and np.array_equal(got[i], want[i])
+        ys, xs = np.nonzero(got[i] > 0)
+        assert max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 <= 20  # refitted into 20×20
+        assert not np.array_equal(got[i], x[i])
