@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # each core module → the test files that speak for it (fast ones: no app server, no browser)
 MODULES = {
-    "limits": ["tests/test_limits.py", "tests/test_preprocess.py", "tests/test_registry_edges.py"],
+    "limits": ["tests/test_limits.py", "tests/test_preprocess_edges.py", "tests/test_registry_edges.py"],
     "share_link": ["tests/test_share_link.py", "tests/test_share_link_edges.py"],
     "lessons": ["tests/test_lessons.py", "tests/test_lessons_edges.py"],
     "registry": ["tests/test_registry.py", "tests/test_registry_edges.py"],
@@ -41,8 +41,8 @@ MODULES = {
     "playground": ["tests/test_playground.py", "tests/test_playground_edges.py"],
     "unit": ["tests/test_unit.py", "tests/test_unit_edges.py"],
     "recognise": ["tests/test_recognise.py", "tests/test_recognise_edges.py"],
-    "as_drawn": ["tests/test_as_drawn.py"],
-    "writing_styles": ["tests/test_writing_styles.py"],
+    "as_drawn": ["tests/test_as_drawn.py", "tests/test_as_drawn_edges.py"],
+    "writing_styles": ["tests/test_writing_styles.py", "tests/test_writing_styles_edges.py"],
     "checkpoints": ["tests/test_checkpoints.py"],
     "hub": ["tests/test_hub.py"],
 }
