@@ -43,7 +43,7 @@ MODULES = {
     "recognise": ["tests/test_recognise.py", "tests/test_recognise_edges.py"],
     "as_drawn": ["tests/test_as_drawn.py", "tests/test_as_drawn_edges.py"],
     "writing_styles": ["tests/test_writing_styles.py", "tests/test_writing_styles_edges.py"],
-    "checkpoints": ["tests/test_checkpoints.py"],
+    "checkpoints": ["tests/test_checkpoints.py", "tests/test_checkpoints_edges.py"],
     "hub": ["tests/test_hub.py"],
 }
 
