@@ -44,7 +44,7 @@ MODULES = {
     "as_drawn": ["tests/test_as_drawn.py", "tests/test_as_drawn_edges.py"],
     "writing_styles": ["tests/test_writing_styles.py", "tests/test_writing_styles_edges.py"],
     "checkpoints": ["tests/test_checkpoints.py", "tests/test_checkpoints_edges.py"],
-    "hub": ["tests/test_hub.py"],
+    "hub": ["tests/test_hub.py", "tests/test_hub_edges.py"],
 }
 
 # survivors that no test can kill: (module, the line as mutated) → why the change makes no difference.
