@@ -47,9 +47,22 @@ MODULES = {
     "hub": ["tests/test_hub.py", "tests/test_hub_edges.py"],
 }
 
-# survivors that no test can kill: (module, the line as mutated) → why the change makes no difference.
-# Keyed by the mutated line's text (stripped), so the list survives mutmut renumbering its mutants.
-EQUIVALENT: dict[tuple[str, str], str] = {
+# survivors that no test can kill: (module, function, the line as mutated) → why the change makes no
+# difference. Keyed by the mutated line's text (stripped), so the list survives mutmut renumbering.
+_SQUARE = "the app's stages are square (kernel, stride, padding alike both ways; unit.py works out square ones)"
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("limits", "check_image_size", 'f"{JPEG_MAX_PIXELS / 1000001.0:.0f} megapixels: send a smaller picture of the digit.")'):
+        "50e6 / 1000001 still prints as 50",
+    ("limits", "check_image_size", 'f"and {UPLOAD_MAX_PIXELS / 1000001.0:.0f} megapixels (JPEG photos up to "'):
+        "12e6 / 1000001 still prints as 12",
+    ("limits", "check_image_size", 'f"{JPEG_MAX_PIXELS / 1000001.0:.0f} megapixels): send a smaller picture.")'):
+        "50e6 / 1000001 still prints as 50",
+    ("unit", "_spatial", "return module.kernel_size[1], module.stride[0], module.padding[0]"): _SQUARE,
+    ("unit", "_spatial", "return module.kernel_size[0], module.stride[1], module.padding[0]"): _SQUARE,
+    ("unit", "_spatial", "return module.kernel_size[0], module.stride[0], module.padding[1]"): _SQUARE,
+    ("unit", "_spatial", "as_int = (lambda v: v if isinstance(v, int) else v[1])"): _SQUARE,
+    ("unit", "_linear", "raise UnitError(None)"):
+        "unreachable: only a Linear gives a 1-D output (explain takes convolutions, poolings and linear layers)",
 }
 
 STATUS = {1: "killed", 3: "killed", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
@@ -88,34 +101,35 @@ def scratch_copy(module: str, work: Path) -> Path:
     return repo
 
 
+def function_of(name: str) -> str:
+    """mutmut's mutant name → the function it is in: cnn_demo.m.x_f__mutmut_3 → f, a method
+    cnn_demo.m.xǁCǁf__mutmut_3 → C.f."""
+    f = re.sub(r"__mutmut_\d+$", "", name.split(".", 2)[2])
+    return f[2:] if f.startswith("x_") else f.lstrip("x").strip("ǁ").replace("ǁ", ".")
+
+
 def diff_of(repo: Path, name: str, env: dict) -> tuple[int, str, str]:
-    """(line number, line before, line after) of one mutant, from `mutmut show`."""
+    """(line number in the module, line before, line after) of one mutant, from `mutmut show`
+    (whose diff is of the function alone: the line is found in the source after its def)."""
     out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=repo, env=env,
                          capture_output=True, text=True).stdout
-    line, old, new = 0, "", ""
-    for ln in out.splitlines():
-        m = re.match(r"@@ -(\d+)", ln)
-        if m and not line:
-            line = int(m.group(1))
-        elif ln.startswith("-") and not ln.startswith("---") and not old:
-            old = ln[1:].strip()
-        elif ln.startswith("+") and not ln.startswith("+++") and not new:
-            new = ln[1:].strip()
-    # the hunk starts a few lines before the change: find the changed line in the source
+    old = next((ln[1:].strip() for ln in out.splitlines() if ln.startswith("-") and not ln.startswith("---")), "")
+    new = next((ln[1:].strip() for ln in out.splitlines() if ln.startswith("+") and not ln.startswith("+++")), "")
     src = (repo / "cnn_demo" / f"{name.split('.')[1]}.py").read_text().splitlines()
-    for i in range(max(line - 1, 0), min(line + 8, len(src))):
-        if old and src[i].strip() == old:
-            return i + 1, old, new
+    fn = function_of(name).split(".")[-1]
+    start = next((i for i, ln in enumerate(src) if re.match(rf"\s*def {re.escape(fn)}\(", ln)), 0)
+    line = next((i + 1 for i in range(start, len(src)) if old and src[i].strip() == old), 0)
     return line, old, new
 
 
-def run_module(module: str, work: Path, env: dict) -> dict:
-    repo = scratch_copy(module, work)
+def run_module(module: str, work: Path, env: dict, report_only: bool = False) -> dict:
+    repo, log, rc = work / module / "repo", work / module / "mutmut.log", 0
     t0 = time.time()
-    log = work / module / "mutmut.log"
-    with open(log, "w") as f:
-        rc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1"], cwd=repo, env=env,
-                            stdout=f, stderr=subprocess.STDOUT).returncode
+    if not report_only:
+        repo = scratch_copy(module, work)
+        with open(log, "w") as f:
+            rc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1"], cwd=repo, env=env,
+                                stdout=f, stderr=subprocess.STDOUT).returncode
     meta = repo / "mutants" / "cnn_demo" / f"{module}.py.meta"
     if rc != 0 or not meta.is_file():
         return {"module": module, "error": f"mutmut exited {rc}; see {log}"}
@@ -124,7 +138,7 @@ def run_module(module: str, work: Path, env: dict) -> dict:
     survivors, equivalent = [], []
     for name in sorted(k for k, s in status.items() if s in ("survived", "no tests")):
         line, old, new = diff_of(repo, name, env)
-        why = EQUIVALENT.get((module, new))
+        why = EQUIVALENT.get((module, function_of(name), new))
         (equivalent if why else survivors).append((name, line, old, new, status[name], why))
     n = len(status)
     killed = sum(s in ("killed", "timeout") for s in status.values())  # a mutant that hangs the tests is caught
@@ -134,7 +148,8 @@ def run_module(module: str, work: Path, env: dict) -> dict:
             "timeouts": sum(s == "timeout" for s in status.values()),
             "other": sorted({s for s in status.values() if s not in ("killed", "survived", "no tests")}),
             "equivalent": len(equivalent), "score": killed / max(n - len(equivalent), 1),
-            "survivors": survivors, "equivalents": equivalent, "seconds": time.time() - t0}
+            "survivors": survivors, "equivalents": equivalent,
+            "seconds": time.time() - t0 if not report_only else float("nan")}
 
 
 def main():
@@ -143,6 +158,7 @@ def main():
     ap.add_argument("--work", type=Path, default=Path("/tmp/cnn-mutation"))
     ap.add_argument("--list", action="store_true", help="print the module → test files map and stop")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--report", action="store_true", help="no run: the table of the last run in --work")
     args = ap.parse_args()
     if args.list:
         for m, t in MODULES.items():
@@ -159,7 +175,7 @@ def main():
     results = []
     for m in args.modules or MODULES:
         print(f"{m}: mutating ...", flush=True)
-        r = run_module(m, args.work, env)
+        r = run_module(m, args.work, env, args.report)
         results.append(r)
         if "error" in r:
             print(f"  {r['error']}", flush=True)
