@@ -1,6 +1,7 @@
 """share_link's bounds at their edges and one past them, and the drawing's bitmap against a
 reference worked out block by block with plain loops (not the code's reduceat)."""
 import base64
+import json
 import zlib
 
 import numpy as np
@@ -119,3 +120,45 @@ def test_encode_writes_compact_sorted_json():
     version, _, body = token.partition(".")
     raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     assert version == "1" and raw == b'{"a":[1,2],"b":1}'
+
+
+def _by_hand(state: dict) -> str:
+    body = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+    return "1." + base64.urlsafe_b64encode(zlib.compress(body, 9)).decode().rstrip("=")
+
+
+def test_encode_is_the_level_9_zlib_of_the_json_in_unpadded_base64url():
+    for state in ({"tab": "draw"}, {"n": 12345, "s": "é" * 10}, {"a": list(range(50))}):
+        assert encode(state) == _by_hand(state) and decode(encode(state)) == state
+
+
+def test_a_token_ending_in_x_keeps_it():
+    """Only base64's '=' padding is stripped: 'X' is one of its digits."""
+    state = next({"n": i} for i in range(10_000) if _by_hand({"n": i}).endswith("X"))
+    assert encode(state).endswith("X") and decode(encode(state)) == state
+
+
+def test_a_view_making_a_link_of_exactly_4096_characters_is_made_and_4097_is_refused():
+    noise = base64.b64encode(np.random.default_rng(1).bytes(6000)).decode()
+    sizes = {len(_by_hand({"x": noise[:n]})): n for n in range(3700, 4300)}
+    edge, over = {"x": noise[:sizes[4096]]}, {"x": noise[:sizes[4097]]}
+    assert len(encode(edge)) == 4096 and decode(encode(edge)) == edge
+    with pytest.raises(LinkError, match="^This view makes a link of 4,097 characters; links hold at most 4,096.$"):
+        encode(over)
+
+
+@pytest.mark.parametrize("token,said", [
+    ("", "The link holds no view."), (None, "The link holds no view."),
+    ("2.abc", "The link was made by another version of this app, or it was cut short; make it again."),
+    ("1.", "The link was made by another version of this app, or it was cut short; make it again."),
+    ("1.AAAA.AAAA", "The link is damaged: its view cannot be read. Ask for it again."),
+    ("1." + base64.urlsafe_b64encode(zlib.compress(b"{not json")).decode(),
+     "The link is damaged: its view cannot be read. Ask for it again."),
+    ("1." + base64.urlsafe_b64encode(zlib.compress(b"[1, 2]")).decode(),
+     "The link is damaged: its view cannot be read. Ask for it again."),
+    ("1." + base64.urlsafe_b64encode(b"not zlib").decode(), "The link is damaged: its view cannot be read. Ask for it again."),
+])
+def test_each_broken_link_gets_its_exact_sentence(token, said):
+    with pytest.raises(LinkError) as e:
+        decode(token)
+    assert str(e.value) == said
