@@ -57,6 +57,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "12e6 / 1000001 still prints as 12",
     ("limits", "check_image_size", 'f"{JPEG_MAX_PIXELS / 1000001.0:.0f} megapixels): send a smaller picture.")'):
         "50e6 / 1000001 still prints as 50",
+    ("share_link", "pack_drawing", "a = np.asarray(img, None)"): "the bits (pixel < INK) are the same in the image's own dtype",
+    ("share_link", "pack_drawing", "a = np.asarray(img, )"): "the bits (pixel < INK) are the same in the image's own dtype",
+    ("share_link", "pack_drawing", "blocks = np.minimum.reduceat(np.minimum.reduceat(a, ys[:-1], ), xs[:-1], 1)"):
+        "axis 0 is reduceat's default",
+    ("share_link", "unpack_drawing", "def unpack_drawing(token: str, canvas: int = 401, side: int = BITMAP) -> np.ndarray:"):
+        "401 // 100 is 4, as 400 // 100: the same 4×4 blocks",
+    ("share_link", "unpack_drawing", "return np.where(np.kron(bits, np.ones((k, k), None)) > 0, 0, 255).astype(np.uint8)"):
+        "a float kron of 0/1 bits is > 0 exactly where the uint8 one is",
+    ("share_link", "unpack_drawing", "return np.where(np.kron(bits, np.ones((k, k), )) > 0, 0, 255).astype(np.uint8)"):
+        "a float kron of 0/1 bits is > 0 exactly where the uint8 one is",
     ("unit", "_spatial", "return module.kernel_size[1], module.stride[0], module.padding[0]"): _SQUARE,
     ("unit", "_spatial", "return module.kernel_size[0], module.stride[1], module.padding[0]"): _SQUARE,
     ("unit", "_spatial", "return module.kernel_size[0], module.stride[0], module.padding[1]"): _SQUARE,
@@ -97,7 +107,11 @@ def scratch_copy(module: str, work: Path) -> Path:
         + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n"
         # mutmut times a mutant out at (the selected tests' own time + constant) × multiplier: the
         # constant covers what it does not time (module fixtures, imports in the forked worker)
-        "timeout_constant = 20\ntimeout_multiplier = 10\n")
+        "timeout_constant = 20\ntimeout_multiplier = 10\n"
+        # each mutant's worker is forked from a process that has imported the tests but run none
+        # of them: forked from one that has (mutmut's default), a worker could inherit a lock held
+        # by a thread of an earlier test and wait forever
+        "process_isolation = forkserver\n")
     return repo
 
 

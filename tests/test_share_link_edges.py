@@ -70,8 +70,15 @@ def test_a_pixel_at_the_ink_level_is_paper():
 
 @pytest.mark.parametrize("img", [np.zeros(5), np.zeros((0, 5)), np.zeros((5, 0)), np.zeros((2, 2, 2))])
 def test_what_is_not_a_drawing_gets_a_sentence(img):
-    with pytest.raises(LinkError, match="The drawing is not an image."):
+    with pytest.raises(LinkError) as e:
         pack_drawing(img)
+    assert str(e.value) == "The drawing is not an image."
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1)])
+def test_a_drawing_one_pixel_high_or_wide_is_still_a_drawing(shape):
+    assert (unpack_drawing(pack_drawing(np.zeros(shape, np.uint8))) == 0).all()  # its one dark row inks every block
+    assert (unpack_drawing(pack_drawing(np.full(shape, 255, np.uint8))) == 255).all()
 
 
 def _drawing_token(raw: bytes) -> str:
@@ -161,4 +168,34 @@ def test_a_view_making_a_link_of_exactly_4096_characters_is_made_and_4097_is_ref
 def test_each_broken_link_gets_its_exact_sentence(token, said):
     with pytest.raises(LinkError) as e:
         decode(token)
+    assert str(e.value) == said
+
+
+def _token_by_hand(img: np.ndarray) -> str:
+    """A 400×400 canvas: 4×4 blocks by reshaping, packed and compressed at level 9, '=' dropped."""
+    bits = img.reshape(100, 4, 100, 4).min((1, 3)) < 128
+    return base64.urlsafe_b64encode(zlib.compress(np.packbits(bits).tobytes(), 9)).decode().rstrip("=")
+
+
+def test_a_drawings_token_is_worked_out_by_hand_with_no_padding_and_a_final_x_kept():
+    rng = np.random.default_rng(7)
+    endings = set()
+    for _ in range(400):
+        img = np.where(rng.random((400, 400)) < 0.001, 0, 255).astype(np.uint8)
+        want = _token_by_hand(img)
+        assert pack_drawing(img) == want and "=" not in want
+        endings.add(want[-1])
+        if want.endswith("X"):
+            break
+    assert "X" in endings  # a token whose last base64 digit is X was among them
+
+
+@pytest.mark.parametrize("token,said", [
+    ("!!!", "The link is damaged: its drawing cannot be read. Ask for it again."),
+    (_drawing_token(bytes(1249)), "The link's drawing is damaged (it has the wrong size)."),
+    (_drawing_token(bytes(5000)), "The link's drawing unpacks to more than 1,251 bytes; this app's links never do."),
+])
+def test_each_broken_drawing_gets_its_exact_sentence(token, said):
+    with pytest.raises(LinkError) as e:
+        unpack_drawing(token)
     assert str(e.value) == said
