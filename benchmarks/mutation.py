@@ -110,7 +110,7 @@ def scratch_copy(module: str, work: Path) -> Path:
         + "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n"
         # mutmut times a mutant out at (the selected tests' own time + constant) × multiplier: the
         # constant covers what it does not time (module fixtures, imports in the forked worker)
-        "timeout_constant = 20\ntimeout_multiplier = 10\n"
+        "timeout_constant = 10\ntimeout_multiplier = 5\n"
         # each mutant's worker is forked from a process that has imported the tests but run none
         # of them: forked from one that has (mutmut's default), a worker could inherit a lock held
         # by a thread of an earlier test and wait forever
