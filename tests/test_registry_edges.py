@@ -144,3 +144,7 @@ def test_using_a_hub_checkpoint_keeps_it_and_a_bundled_one_keeps_its_place(reg, 
     reg.add(checkpoints.Checkpoint("hub:r0@0", build("lenet5")), "hub")  # loaded again: used
     reg.add(checkpoints.Checkpoint("hub:r2@0", build("lenet5")), "hub")
     assert reg.names() == ["lenet5", "tinycnn", "hub:r0@0", "hub:r2@0"]
+
+
+def test_a_run_with_neither_name_nor_architecture_still_gets_a_free_name(reg):
+    assert reg.claim("") == "my--1" and reg.claim("") == "my--2"
