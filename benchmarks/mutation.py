@@ -74,6 +74,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("unit", "_spatial", "return module.kernel_size[0], module.stride[1], module.padding[0]"): _SQUARE,
     ("unit", "_spatial", "return module.kernel_size[0], module.stride[0], module.padding[1]"): _SQUARE,
     ("unit", "_spatial", "as_int = (lambda v: v if isinstance(v, int) else v[1])"): _SQUARE,
+    ("unit", "_spatial", "return as_int(k), as_int(s if (s is not None) or True else k), as_int(p)"):
+        "torch's poolings set their stride to their size when none is given: s is never None",
+    ("unit", "softmax_steps", "z = np.asarray(logits, dtype=np.float64).reshape(-2)"):
+        "numpy reads any negative size as 'the rest', −2 as −1",
     ("unit", "_linear", "raise UnitError(None)"):
         "unreachable: only a Linear gives a 1-D output (explain takes convolutions, poolings and linear layers)",
 }

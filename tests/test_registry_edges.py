@@ -148,3 +148,31 @@ def test_using_a_hub_checkpoint_keeps_it_and_a_bundled_one_keeps_its_place(reg, 
 
 def test_a_run_with_neither_name_nor_architecture_still_gets_a_free_name(reg):
     assert reg.claim("") == "my--1" and reg.claim("") == "my--2"
+
+
+def test_the_default_user_folder_is_runs_beside_the_app(monkeypatch):
+    monkeypatch.delenv(registry_module.USER_ENV, raising=False)
+    assert Registry().user_dir == registry_module.ROOT / "runs"
+
+
+def test_without_a_bundled_folder_the_saved_ones_are_still_scanned(tmp_path):
+    checkpoints.save_new(build("lenet5"), tmp_path / "runs", "mine")
+    reg = Registry(bundled=tmp_path / "none", user_dir=tmp_path / "runs").scan()
+    assert reg.names() == ["mine"]
+
+
+def test_a_saved_folder_with_a_bundled_name_is_skipped_and_the_rest_still_loaded(tmp_path):
+    runs = tmp_path / "runs"
+    for name in ("lenet5", "zz-after"):
+        checkpoints.save_new(build("lenet5"), runs, name)
+    reg = Registry(bundled=ROOT / "checkpoints", user_dir=runs).scan()
+    assert reg.names() == ["lenet5", "tinycnn", "zz-after"] and reg.get("lenet5").source == "bundled"
+    assert reg.problems == ["lenet5: the name of a bundled checkpoint; not loaded."]
+
+
+def test_a_saved_checkpoint_is_named_by_its_folder(tmp_path):
+    runs = tmp_path / "runs"
+    checkpoints.save_new(build("lenet5"), runs, "first-name")
+    (runs / "first-name").rename(runs / "renamed")
+    reg = Registry(bundled=ROOT / "checkpoints", user_dir=runs).scan()
+    assert reg.names() == ["lenet5", "tinycnn", "renamed"] and reg.get("renamed").ck.name == "renamed"
