@@ -60,6 +60,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding=None), path.stem))'):
         "the locale's encoding is UTF-8 here and on Spaces (Python 3.11 cannot be told otherwise from inside a test)",
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding="UTF-8"), path.stem))'): "the same codec",
+    ("recognise", "_templates", "c1, c2 = (got[0][0], got[1][0]) if len(got) == 3 and len(got[0]) == 4 == len(got[1]) else (17, 32)"):
+        "the default widths build a template only for layers that cannot be TinyCNN's, so it matches at no width",
+    ("recognise", "_templates", "c1, c2 = (got[0][0], got[1][0]) if len(got) == 3 and len(got[0]) == 4 == len(got[1]) else (16, 33)"):
+        "the default widths build a template only for layers that cannot be TinyCNN's, so it matches at no width",
+    ("recognise", "example_digits", 'x = torch.cat([preprocess(np.asarray(Image.open(p).convert(None))).tensor() for p in files])'):
+        "the bundled examples are 8-bit grayscale already (a test checks): convert(None) copies them as they are",
+    ("recognise", "example_digits", 'y = torch.tensor([int(p.stem.rsplit("label", )[1]) for p in files])'):
+        "the file names hold 'label' once: every split gives the same last part",
+    ("recognise", "example_digits", 'y = torch.tensor([int(p.stem.split("label", 1)[1]) for p in files])'):
+        "the file names hold 'label' once: every split gives the same last part",
+    ("recognise", "example_digits", 'y = torch.tensor([int(p.stem.rsplit("label", 2)[1]) for p in files])'):
+        "the file names hold 'label' once: every split gives the same last part",
     ("share_link", "pack_drawing", "a = np.asarray(img, None)"): "the bits (pixel < INK) are the same in the image's own dtype",
     ("share_link", "pack_drawing", "a = np.asarray(img, )"): "the bits (pixel < INK) are the same in the image's own dtype",
     ("share_link", "pack_drawing", "blocks = np.minimum.reduceat(np.minimum.reduceat(a, ys[:-1], ), xs[:-1], 1)"):

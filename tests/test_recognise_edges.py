@@ -81,3 +81,46 @@ def test_a_tie_between_the_normalisations_goes_to_mnists(mnist, monkeypatch, mni
     share = f"{sevens / 2000:.1%}"
     assert said == (f"it expects MNIST-normalised inputs: it reads {share} of 2,000 MNIST test digits that way, "
                     f"{share} with raw [0, 1] inputs")
+
+
+NEED = ("LeNet-5: [6, 1, 5, 5], [16, 6, 5, 5], [120, 16, 5, 5], [84, 120], [10, 84]; LeNet-5 with C5 as a "
+        "Linear(400, 120): [6, 1, 5, 5], [16, 6, 5, 5], [120, 400], [84, 120], [10, 84]; TinyCNN: [c1, 1, 3, 3], "
+        "[c2, c1, 3, 3], [10, c2·49] (16/32 as a rule)")
+
+
+@pytest.mark.parametrize("sd,layers", [
+    ({}, ""), ({"0.weight": torch.ones(10, 1, 28, 28)}, "0.weight [10, 1, 28, 28]"),
+    ({"0.weight": torch.ones(10, 784)}, "0.weight [10, 784]"),
+    ({"a.weight": torch.ones(6, 1, 5, 5), "b.weight": torch.ones(10, 6 * 24 * 24)},
+     "a.weight [6, 1, 5, 5], b.weight [10, 3456]"),
+])
+def test_networks_of_one_or_no_or_two_layers_fit_none_and_say_so(sd, layers):
+    with pytest.raises(NotRecognised) as e:
+        recognise.recognise(sd)
+    assert str(e.value) == f"its layers ({layers}) fit none of the app's networks ({NEED})"
+
+
+def test_a_running_mean_alone_is_batch_normalisation_too():
+    sd = tiny_sd()
+    sd["1.running_mean"] = torch.zeros(16)
+    with pytest.raises(NotRecognised, match="^its tensors include batch normalisation"):
+        recognise.recognise(sd)
+
+
+def test_convolutions_that_both_could_come_next_are_named_together():
+    sd = tiny_sd()
+    sd["5.weight"], sd["5.bias"] = torch.ones(32, 16, 3, 3), torch.ones(32)
+    with pytest.raises(NotRecognised) as e:
+        recognise.recognise(sd)
+    assert str(e.value) == ("its convolutions do not chain (3.weight [32, 16, 3, 3], 5.weight [32, 16, 3, 3] left "
+                            "after 16 channels)")
+
+
+def test_the_example_digits_are_the_ten_bundled_files_with_their_labels():
+    from pathlib import Path
+
+    from PIL import Image
+    x, y = recognise.example_digits()
+    files = sorted(Path(recognise.EXAMPLES).glob("*label*.png"))
+    assert x.shape == (len(files), 1, 28, 28) and y.tolist() == [int(p.stem[-1]) for p in files]
+    assert {Image.open(p).mode for p in files} == {"L"}
