@@ -63,6 +63,17 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding=None), path.stem))'):
         "the locale's encoding is UTF-8 here and on Spaces (Python 3.11 cannot be told otherwise from inside a test)",
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding="UTF-8"), path.stem))'): "the same codec",
+    ("playground", "chain", "raise PlaygroundError(None)"): "unreachable: pool() refuses an unknown pooling first",
+    ("playground", "chain", """raise PlaygroundError(f"Pooling must be one of {', '.join(None)}, not {pooling!r}.")"""):
+        "unreachable: pool() refuses an unknown pooling first",
+    ("playground", "chain", """raise PlaygroundError(f"Pooling must be one of {'XX, XX'.join(POOLINGS)}, not {pooling!r}.")"""):
+        "unreachable: pool() refuses an unknown pooling first",
+    ("playground", "random_bank", "conv = torch.nn.Conv2d(in_channels, out_channels, k, bias=None)"):
+        "only the weights are returned, and they are drawn from the seeded generator whatever the bias",
+    ("playground", "random_bank", "conv = torch.nn.Conv2d(in_channels, out_channels, k, )"):
+        "only the weights are returned, and they are drawn from the seeded generator whatever the bias",
+    ("playground", "random_bank", "conv = torch.nn.Conv2d(in_channels, out_channels, k, bias=True)"):
+        "only the weights are returned, and they are drawn from the seeded generator whatever the bias",
     ("recognise", "_templates", "c1, c2 = (got[0][0], got[1][0]) if len(got) == 3 and len(got[0]) == 4 == len(got[1]) else (17, 32)"):
         "the default widths build a template only for layers that cannot be TinyCNN's, so it matches at no width",
     ("recognise", "_templates", "c1, c2 = (got[0][0], got[1][0]) if len(got) == 3 and len(got[0]) == 4 == len(got[1]) else (16, 33)"):

@@ -314,3 +314,24 @@ def test_magnitude_and_the_random_bank():
     bound = 1 / math.sqrt(27)
     assert np.abs(a).max() <= bound and np.abs(a).max() > 0.8 * bound
     assert pg.random_bank(1, in_channels=1, out_channels=2, k=5).shape == (2, 1, 5, 5)
+
+
+def test_chain_passes_each_setting_on_and_defaults_to_a_leaky_slope_of_a_hundredth():
+    rng = np.random.default_rng(5)
+    img = rng.random((9, 9)).astype(np.float32)
+    k = rng.normal(size=(3, 3)).astype(np.float32)
+    r = pg.chain(img, [k], 1, padding_mode="reflect", activation="leaky_relu", pooling="max", pool_kernel=3,
+                 pool_stride=2)
+    conv = reference(img, k, (1, 1, 1, 1), 1, 1, "reflect")
+    np.testing.assert_allclose(r.conv[0], conv, atol=1e-4)
+    act = np.where(conv >= 0, conv, 0.01 * conv)
+    np.testing.assert_allclose(r.activated[0], act, atol=1e-4)
+    pooled = np.array([[act[i:i + 3, j:j + 3].max() for j in range(0, 7, 2)] for i in range(0, 7, 2)])
+    np.testing.assert_allclose(r.pooled[0], pooled, atol=1e-4)
+
+
+def test_a_pool_window_by_default_is_2_by_2_max_with_stride_2():
+    x = np.arange(16, dtype=np.float32).reshape(4, 4)
+    win, n = pg.pool_window(x, 3)
+    assert n == 4 and (win.row, win.col, win.top, win.left) == (1, 1, 2, 2) and win.total == 15.0
+    assert np.array_equal(win.patch, x[2:4, 2:4]) and np.array_equal(win.products, x[2:4, 2:4])
