@@ -63,6 +63,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding=None), path.stem))'):
         "the locale's encoding is UTF-8 here and on Spaces (Python 3.11 cannot be told otherwise from inside a test)",
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding="UTF-8"), path.stem))'): "the same codec",
+    **{("playground", "_k", line): "_k runs only at import, before mutmut switches a mutant on (the presets it "
+       "builds are checked against numpy)" for line in ("return np.array(None, dtype=np.float32)",
+                                                      "return np.array(rows, dtype=None)", "return np.array(dtype=np.float32)",
+                                                      "return np.array(rows, )")},
+    ("playground", "parse_kernel", "tall, wide = len(rows), max((len(r) for r in rows), default=1)"):
+        "with no rows, 0 and 1 both pass the size check, and the empty grid is refused next",
+    ("playground", "parse_kernel", "out = np.zeros((len(rows), width), None)"):
+        "check_kernels makes the grid float32 before anyone sees it",
+    ("playground", "parse_kernel", "out = np.zeros((len(rows), width), )"):
+        "check_kernels makes the grid float32 before anyone sees it",
     ("playground", "chain", "raise PlaygroundError(None)"): "unreachable: pool() refuses an unknown pooling first",
     ("playground", "chain", """raise PlaygroundError(f"Pooling must be one of {', '.join(None)}, not {pooling!r}.")"""):
         "unreachable: pool() refuses an unknown pooling first",

@@ -335,3 +335,29 @@ def test_a_pool_window_by_default_is_2_by_2_max_with_stride_2():
     win, n = pg.pool_window(x, 3)
     assert n == 4 and (win.row, win.col, win.top, win.left) == (1, 1, 2, 2) and win.total == 15.0
     assert np.array_equal(win.patch, x[2:4, 2:4]) and np.array_equal(win.products, x[2:4, 2:4])
+
+
+@pytest.mark.parametrize("cells,said", [
+    ("1 2", "The kernel must be a grid of numbers (rows of cells)."),
+    ([["", ""], [None, " "]], "The kernel is empty: type numbers into the grid."),
+    ([["1", "2"], ["3"]], "Kernel cell (row 2, column 2) is empty: every cell needs a number."),
+    ([["1", "2", "3"], ["4", "5", "x" * 30]], "Kernel cell (row 2, column 3) holds 'xxxxxxxxxxxxxxxxxxxx', which is not "
+                                             "a number."),
+])
+def test_each_kernel_grid_error_names_its_cell_exactly(cells, said):
+    with pytest.raises(PlaygroundError) as e:
+        pg.parse_kernel(cells)
+    assert str(e.value) == said
+
+
+def test_a_cells_first_40_characters_are_read_and_numbers_of_any_kind_taken():
+    from fractions import Fraction
+    assert pg.parse_kernel([["1.5" + "0" * 37 + "x"]]).tolist() == [[1.5]]  # the 41st character is not read
+    assert pg.parse_kernel([[Fraction(1, 4), np.float64(2.0)]]).tolist() == [[0.25, 2.0]]
+    assert pg.parse_kernel([["1", "2"]]).dtype == np.float32
+
+
+def test_activation_defaults_to_none_and_leaky_relu_stays_float32():
+    x = np.array([-1.0, 2.0], np.float32)
+    assert pg.activate(x) is x
+    assert pg.activate(x, "leaky_relu").dtype == np.float32
