@@ -165,18 +165,31 @@ def function_of(name: str) -> str:
     return f[2:] if f.startswith("x_") else f.lstrip("x").strip("ǁ").replace("ǁ", ".")
 
 
-def diff_of(repo: Path, name: str, env: dict) -> tuple[int, str, str]:
-    """(line number in the module, line before, line after) of one mutant, from `mutmut show`
-    (whose diff is of the function alone: the line is found in the source after its def)."""
-    out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=repo, env=env,
-                         capture_output=True, text=True).stdout
-    old = next((ln[1:].strip() for ln in out.splitlines() if ln.startswith("-") and not ln.startswith("---")), "")
-    new = next((ln[1:].strip() for ln in out.splitlines() if ln.startswith("+") and not ln.startswith("+++")), "")
-    src = (repo / "cnn_demo" / f"{name.split('.')[1]}.py").read_text().splitlines()
-    fn = function_of(name).split(".")[-1]
-    start = next((i for i, ln in enumerate(src) if re.match(rf"\s*def {re.escape(fn)}\(", ln)), 0)
-    line = next((i + 1 for i in range(start, len(src)) if old and src[i].strip() == old), 0)
-    return line, old, new
+_SHOW = """
+import json, sys
+from mutmut.__main__ import find_mutant, get_diff_for_mutant
+out = {}
+for name in json.loads(sys.stdin.read()):
+    out[name] = get_diff_for_mutant(name, path=find_mutant(name).path)
+print(json.dumps(out))
+"""
+
+
+def diffs_of(repo: Path, names: list, env: dict) -> dict:
+    """{mutant: (line number in the module, line before, line after)}, from mutmut's diffs (of the
+    function alone: the line is found in the source after its def), in one process."""
+    raw = json.loads(subprocess.run([sys.executable, "-c", _SHOW], cwd=repo, env=env, input=json.dumps(names),
+                                    capture_output=True, text=True, check=True).stdout or "{}")
+    out = {}
+    for name, diff in raw.items():
+        lines = diff.splitlines()
+        old = next((ln[1:].strip() for ln in lines if ln.startswith("-") and not ln.startswith("---")), "")
+        new = next((ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")), "")
+        src = (repo / "cnn_demo" / f"{name.split('.')[1]}.py").read_text().splitlines()
+        fn = function_of(name).split(".")[-1]
+        start = next((i for i, ln in enumerate(src) if re.match(rf"\s*def {re.escape(fn)}\(", ln)), 0)
+        out[name] = (next((i + 1 for i in range(start, len(src)) if old and src[i].strip() == old), 0), old, new)
+    return out
 
 
 def run_module(module: str, work: Path, env: dict, report_only: bool = False) -> dict:
@@ -193,8 +206,10 @@ def run_module(module: str, work: Path, env: dict, report_only: bool = False) ->
     codes = json.loads(meta.read_text())["exit_code_by_key"]
     status = {k: STATUS.get(v, f"exit {v}") for k, v in codes.items()}
     survivors, equivalent = [], []
-    for name in sorted(k for k, s in status.items() if s in ("survived", "no tests")):
-        line, old, new = diff_of(repo, name, env)
+    names = sorted(k for k, s in status.items() if s in ("survived", "no tests"))
+    diffs = diffs_of(repo, names, env)
+    for name in names:
+        line, old, new = diffs[name]
         why = EQUIVALENT.get((module, function_of(name), new))
         (equivalent if why else survivors).append((name, line, old, new, status[name], why))
     n = len(status)
