@@ -60,6 +60,20 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "12e6 / 1000001 still prints as 12",
     ("limits", "check_image_size", 'f"{JPEG_MAX_PIXELS / 1000001.0:.0f} megapixels): send a smaller picture.")'):
         "50e6 / 1000001 still prints as 50",
+    ("as_drawn", "_chunk", "torch.set_num_threads(2)"): "threads change the speed, not the digits",
+    **{("as_drawn", "as_drawn", line): "how many workers and chunks changes the speed, not the digits (checked equal to "
+       "preprocessing digit by digit on both paths)" for line in (
+        "workers = max(1, min(workers or os.cpu_count() and 1, 32))",
+        "workers = max(1, min(workers or os.cpu_count() or 2, 32))",
+        "workers = max(1, min(workers or os.cpu_count() or 1, 33))", "parts = np.array_split(images, workers * 5)")},
+    ("as_drawn", "as_drawn", "images = np.ascontiguousarray(images, dtype=None)"):
+        "to_ink reads 0–255 integers and floats as it reads uint8",
+    ("as_drawn", "as_drawn", "images = np.ascontiguousarray(images, )"):
+        "to_ink reads 0–255 integers and floats as it reads uint8",
+    **{("as_drawn", "cached", line): "a uint8 array is never pickled: allow_pickle changes nothing for it (False is "
+       "np.load's default)" for line in ("out = np.load(path, allow_pickle=None)", "out = np.load(path, )",
+                                         "np.save(f, out, allow_pickle=None)", "np.save(f, out, )",
+                                         "np.save(f, out, allow_pickle=True)")},
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding=None), path.stem))'):
         "the locale's encoding is UTF-8 here and on Spaces (Python 3.11 cannot be told otherwise from inside a test)",
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding="UTF-8"), path.stem))'): "the same codec",

@@ -88,3 +88,12 @@ def test_a_cache_that_cannot_be_written_costs_only_the_time(mnist, tmp_path):
     blocked.write_text("not a folder")
     x = mnist.train_x[:20]
     assert np.array_equal(as_drawn.cached(x, blocked).numpy(), by_hand(x.numpy()))
+
+
+def test_the_cache_file_is_named_by_the_images_hash_in_a_folder_made_for_it(mnist, tmp_path):
+    import hashlib
+    x = mnist.train_x[:10]
+    folder = tmp_path / "not" / "yet"
+    as_drawn.cached(x, folder)
+    key = hashlib.sha256(x.numpy().tobytes()).hexdigest()[:16]
+    assert [p.name for p in folder.iterdir()] == [f"as-drawn-v{as_drawn.VERSION}-{key}.npy"]
