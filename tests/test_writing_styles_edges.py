@@ -94,3 +94,59 @@ def test_styled_digits_are_the_stroked_digits_as_the_draw_tab_preprocesses_them(
         ys, xs = np.nonzero(got[i] > 0)
         assert max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 <= 20  # refitted into 20×20
         assert not np.array_equal(got[i], x[i])
+
+
+def _ink_along(shape, points, r):
+    """A round pen of radius r along a polyline, worked out pixel by pixel: ink = clip(r + ½ − the
+    distance to the nearest segment, 0, 1)."""
+    yy, xx = np.indices(shape, dtype=np.float64)
+    best = np.full(shape, np.inf)
+    for (ax, ay), (bx, by) in zip(points[:-1], points[1:]):
+        dx, dy = bx - ax, by - ay
+        L2 = dx * dx + dy * dy
+        t = np.zeros(shape) if L2 == 0 else np.clip(((xx - ax) * dx + (yy - ay) * dy) / L2, 0, 1)
+        best = np.minimum(best, np.sqrt((xx - ax - t * dx) ** 2 + (yy - ay - t * dy) ** 2))
+    return np.clip(r + 0.5 - best, 0, 1)
+
+
+def _digit_box(img):
+    before = up(img)
+    m = before > 0.5
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    top, bottom, left, right = rows[0], rows[-1], cols[0], cols[-1]
+    return before, m, top, bottom, bottom - top + 1, right - left + 1, max(stroke_width(before) / 2, 2.4)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 11])
+@pytest.mark.parametrize("w", [1, 3])
+def test_a_sevens_bar_is_where_its_draws_put_it_pixel_for_pixel(seed, w):
+    img = seven(w)
+    before, m, top, bottom, h, wd, r = _digit_box(img)
+    rng = np.random.default_rng(seed)
+    y = int(top + h * rng.uniform(0.45, 0.62))
+    sx = float(np.median(np.flatnonzero(m[y])))
+    length = max(wd, 0.5 * h) * rng.uniform(0.35, 0.6)
+    tilt = np.tan(np.radians(rng.uniform(-8, 8))) * length
+    a = rng.uniform(0.4, 0.65)
+    bar = [(sx - a * length, y + a * tilt), (sx + (1 - a) * length, y - (1 - a) * tilt)]
+    want = np.maximum(before, _ink_along(before.shape, bar, r))
+    got = ws.add_style(img, 7, np.random.default_rng(seed))
+    assert np.abs(got - want).max() < 1e-4
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_a_nines_tail_curls_along_its_bezier_pixel_for_pixel(seed):
+    img = np.zeros((28, 28), np.uint8)
+    img[4:6, 9:19] = img[12:14, 9:19] = 255  # a loop's top and bottom ...
+    img[4:14, 9:11] = img[4:24, 17:19] = 255  # ... its left side, and a stem down the right
+    before, m, top, bottom, h, wd, r = _digit_box(img)
+    rng = np.random.default_rng(seed)
+    bx = float(np.flatnonzero(m[bottom - int(2 * r):bottom + 1].any(0)).mean())
+    reach = h * rng.uniform(0.25, 0.45)
+    p0 = np.array([bx, bottom - r])
+    p1 = np.array([bx - 0.1 * reach, bottom - r + 0.45 * reach])
+    p2 = np.array([bx - reach, bottom - r + rng.uniform(-0.3, 0.15) * reach])
+    curve = [(1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2 for t in np.linspace(0, 1, 12)]
+    want = np.maximum(before, _ink_along(before.shape, curve, r))
+    got = ws.add_style(img, 9, np.random.default_rng(seed))
+    assert np.abs(got - want).max() < 1e-4
