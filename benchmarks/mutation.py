@@ -74,6 +74,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
        "np.load's default)" for line in ("out = np.load(path, allow_pickle=None)", "out = np.load(path, )",
                                          "np.save(f, out, allow_pickle=None)", "np.save(f, out, )",
                                          "np.save(f, out, allow_pickle=True)")},
+    **{("writing_styles", "_pen", line): "distances in float64 give the same ink at float32's precision"
+       for line in ("d = np.full((h, w), np.inf, )", "d = np.full((h, w), np.inf, None)",
+                    "yy, xx = np.mgrid[0:h, 0:w].astype(None)")},
+    ("writing_styles", "_pen", "np.maximum(canvas, np.clip(radius + 0.5 - d, None, 1), out=canvas)"):
+        "the canvas is ≥ 0 already: negative ink never wins the maximum",
+    ("writing_styles", "add_style", "m = up >= 0.5"): "up is a uint8 image / 255: no pixel is exactly 0.5",
+    ("writing_styles", "styled", "for i in np.flatnonzero(np.isin(labels, STYLED) & (rng.random(len(labels)) <= share)):"):
+        "rng.random() is exactly share with probability 0",
+    ("writing_styles", "styled", 'out[int(i)] = np.round(preprocess(up, ).image * 255).astype(np.uint8)'):
+        "auto paper reads a stroked MNIST digit as dark paper does: its border is black and its brightest ink is 1",
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding=None), path.stem))'):
         "the locale's encoding is UTF-8 here and on Spaces (Python 3.11 cannot be told otherwise from inside a test)",
     ("lessons", "load", 'lessons.append(parse(path.read_text(encoding="UTF-8"), path.stem))'): "the same codec",

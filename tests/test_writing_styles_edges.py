@@ -150,3 +150,45 @@ def test_a_nines_tail_curls_along_its_bezier_pixel_for_pixel(seed):
     want = np.maximum(before, _ink_along(before.shape, curve, r))
     got = ws.add_style(img, 9, np.random.default_rng(seed))
     assert np.abs(got - want).max() < 1e-4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 4, 7, 9])
+def test_a_ones_flag_and_foot_are_where_its_draws_put_them_pixel_for_pixel(seed):
+    import math
+    img = np.zeros((28, 28), np.uint8)
+    img[4:24, 13:15] = 255
+    img[4:6, 11:13] = 255  # a hint of a nib at the top left, so the top and bottom differ
+    before, m, top, bottom, h, wd, r = _digit_box(img)
+    rng = np.random.default_rng(seed)
+    band = int(2 * r) + 1
+    tx = float(np.flatnonzero(m[top:top + band].any(0)).mean())
+    bx = float(np.flatnonzero(m[bottom - band + 1:bottom + 1].any(0)).mean())
+    stem = math.atan2(h, bx - tx)
+    theta = min(stem + math.radians(rng.uniform(25, 55)), math.radians(150))
+    length = h * rng.uniform(0.2, 0.4)
+    want = np.maximum(before, _ink_along(before.shape, [(tx, top + r), (tx + length * math.cos(theta),
+                                                                         top + r + length * math.sin(theta))], r))
+    if rng.random() < 0.3:
+        half = h * rng.uniform(0.12, 0.22)
+        want = np.maximum(want, _ink_along(before.shape, [(bx - half, bottom - r), (bx + half, bottom - r)], r))
+    got = ws.add_style(img, 1, np.random.default_rng(seed))
+    assert np.abs(got - want).max() < 1e-4
+
+
+def test_a_digit_that_gets_no_stroke_or_cannot_be_read_is_skipped_and_the_rest_still_styled():
+    tiny = np.zeros((28, 28), np.uint8)
+    tiny[10, 4:24] = 255  # too few rows: no stroke
+    full = np.full((28, 28), 255, np.uint8)  # a stroke, then "mostly ink": not a digit preprocessing reads
+    x = np.stack([tiny, full, seven(2)])
+    got = ws.styled(x, np.array([7, 7, 7]), 1.0)
+    assert list(got) == [2]
+    assert ws.styled(x, np.array([7, 7, 7]), 1.0).keys() == ws.styled(x, np.array([7, 7, 7]), 1.0, seed=0).keys()
+
+
+def test_the_default_seed_is_0():
+    x = np.stack([seven(2), seven(3), seven(1)])
+    y = np.array([7, 7, 7])
+    a, b, c = ws.styled(x, y, 0.5), ws.styled(x, y, 0.5, seed=0), ws.styled(x, y, 1.0, seed=0)
+    assert a.keys() == b.keys() and all(np.array_equal(a[i], b[i]) for i in a)
+    rng = np.random.default_rng(0)
+    assert sorted(a) == [int(i) for i in np.flatnonzero(rng.random(3) < 0.5)] and len(c) == 3
