@@ -237,13 +237,15 @@ def run_module(module: str, work: Path, env: dict, report_only: bool = False) ->
         why = EQUIVALENT.get((module, function_of(name), new))
         (equivalent if why else survivors).append((name, line, old, new, status[name], why))
     n = len(status)
+    unchecked = sum(s == "not checked" for s in status.values())  # a run stopped part way
     killed = sum(s in ("killed", "timeout") for s in status.values())  # a mutant that hangs the tests is caught
     return {"module": module, "mutants": n, "killed": killed,
             "survived": sum(s == "survived" for s in status.values()),
             "no_tests": sum(s == "no tests" for s in status.values()),
             "timeouts": sum(s == "timeout" for s in status.values()),
             "other": sorted({s for s in status.values() if s not in ("killed", "survived", "no tests")}),
-            "equivalent": len(equivalent), "score": killed / max(n - len(equivalent), 1),
+            "not_checked": unchecked,
+            "equivalent": len(equivalent), "score": killed / max(n - unchecked - len(equivalent), 1),
             "survivors": survivors, "equivalents": equivalent,
             "seconds": time.time() - t0 if not report_only else float("nan")}
 
@@ -279,11 +281,12 @@ def main():
         print(f"  {r['mutants']} mutants, {r['killed']} killed, {r['survived']} survived, {r['no_tests']} no tests,"
               f" {r['equivalent']} equivalent: {r['score']:.1%} in {r['seconds'] / 60:.1f} min", flush=True)
     print("\n| module | mutants | killed | of which timed out | survived | no tests | equivalent | score | minutes |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")  # score: of those checked
     for r in results:
         if "error" not in r:
             print(f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['timeouts']} | {r['survived']} | {r['no_tests']} | "
-                  f"{r['equivalent']} | {r['score']:.1%} | {r['seconds'] / 60:.1f} |")
+                  f"{r['equivalent']} | {r['score']:.1%} | {r['seconds'] / 60:.1f} |"
+                  + (f" ({r['not_checked']} not checked: the run was stopped)" if r["not_checked"] else ""))
     for r in results:
         for title, rows in (("survivors", r.get("survivors", [])), ("equivalent", r.get("equivalents", []))):
             if rows:
