@@ -122,6 +122,8 @@ def to_ink(img: Image.Image | np.ndarray, paper: str = "auto") -> np.ndarray:
         gray = gray * alpha + (1 - alpha)
     if paper != "auto":  # the canvas: white paper, black ink, exactly
         return (gray if paper == "dark" else 1 - gray).astype(np.float32)
+    if not gray.size:  # no pixels, so no border to read the paper from: preprocess says it is empty
+        return np.zeros(gray.shape, np.float32)
     # a picture: the paper's own level (its border) is no ink, the far end of the range is full
     # ink, so a photo of grey paper under room light reads like a scan
     level = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))

@@ -56,7 +56,12 @@ def test_clear_then_draw_again_at_once(page):
 
 
 def test_why_tab_explains_the_current_drawing(page):
-    # the canvas still holds the 7 drawn by the previous test
+    # a 7 of its own on the canvas: the tests of this module share one page, in any order
+    page.get_by_role("tab", name="Draw").click()
+    page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
+    time.sleep(1)
+    draw(page, pen_digit(7, 0))
+    assert wait_for_label(page, "7") == "7"
     page.get_by_role("tab", name="Why this digit?").click()
     page.locator("#why-go").click()
     attr = page.locator("#why-attr")

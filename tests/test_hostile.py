@@ -103,14 +103,28 @@ def test_request_bodies_are_bounded_before_gradio_reads_them(app):
     assert call(app.url, "classify", [None, "lenet5"]) == ("error", "No image: send an image file of one digit.")
 
 
-def test_the_upload_folder_has_a_disk_budget(app):
+@pytest.fixture
+def own_app(tmp_path, mnist_dir):
+    """A server whose upload folder holds only what the test using it uploads (the module's
+    `app` is shared: other tests' uploads would count toward the budget measured)."""
+    server = AppServer(tmp_path / "uploads", {"CNN_DEMO_DATA": str(mnist_dir), "HF_HUB_OFFLINE": "1",
+                                              "CNN_DEMO_UPLOAD_BUDGET_MB": "3"})
+    yield server
+    server.close()
+
+
+def test_the_upload_folder_has_a_disk_budget(own_app):
     """Nothing cleaned Gradio's upload folder; it is kept within its budget (3 MB in this test),
     oldest files first, and an upload that cannot fit is refused."""
+    app = own_app
     blob = bytes(900 * 2**10)
     for i in range(8):  # 7 MB in all: the oldest make room for the newest
         upload(app.url, blob, f"f{i}.bin")
-    size = sum(p.stat().st_size for p in app.upload_dir.rglob("*") if p.is_file())
+    files = [p for p in app.upload_dir.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
     assert size <= 3 * 2**20
+    names = {p.name for p in files}
+    assert "f7.bin" in names and "f0.bin" not in names and len(names) >= 2  # the newest kept, the oldest gone
     r = httpx.post(f"{app.url}gradio_api/upload", files={"files": ("big.bin", bytes(4 * 2**20))})
     assert r.status_code == 507 and r.json()["detail"] == "The server's upload space is full; try again in a few minutes."
 

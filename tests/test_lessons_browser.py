@@ -40,7 +40,8 @@ def page(browser, app_url):
     pg.close()
 
 
-def test_next_and_previous_walk_the_path(page):
+def test_next_and_previous_walk_the_path(page, app_url):
+    fresh(page, app_url)  # from the first lesson, wherever the other tests of this module left the page
     open_tab(page, "Lessons")
     wait_text(page, "#lesson-text", "Lesson 1 of 8: A convolution by hand")
     page.locator("#lesson-next").click()
