@@ -3,6 +3,8 @@ array, whether anything is drawn, the network's input made from it, and which ch
 the Draw tab's choice names (one, or two side by side)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .preprocess import InputError, Preprocessed, preprocess
@@ -12,6 +14,15 @@ COMPARE = "lenet5+tinycnn"  # the model list's side-by-side choice
 COMPARE_TITLE = "LeNet-5 and TinyCNN, side by side"
 DEFAULT = "lenet5"
 EMPTY = "Draw a digit on the Draw tab first."
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "digits").glob("*.png"))  # MNIST test digits
+EXAMPLE = 7  # the digit the Draw tab shows flowing through the network until the learner draws
+
+
+def example(digit: int = EXAMPLE) -> np.ndarray | None:
+    """A bundled example digit as the canvas holds it (black ink on white), or None."""
+    from PIL import Image
+    path = next((p for p in EXAMPLES if p.stem.endswith(f"label{digit}")), None)
+    return None if path is None else np.asarray(Image.open(path).convert("L"))
 
 
 def sketch_array(value) -> np.ndarray | None:

@@ -133,12 +133,11 @@ def test_the_unit_detail_says_what_the_inputs_numbers_mean(page):
     example(page, 7)
     wait_for(lambda: top_label(page) == "7", 30, "the example 7 read")
     settled(page)
-    img = page.locator('#stages img[data-stage="C1_relu"][data-model="0"]').first
-    img.scroll_into_view_if_needed()
-    d = img.evaluate("e => ({...e.dataset, nw: e.naturalWidth, nh: e.naturalHeight})")
-    box = img.bounding_box()
+    tile = page.locator('#stages [data-stage="C1_relu"][data-model="0"] .cx-tile[data-ch="0"]').first
+    tile.scroll_into_view_if_needed()
+    box = tile.bounding_box()
     r = c = 14  # map 0, the middle of the 28×28 map
-    page.mouse.click(box["x"] + (c + 0.5) * box["width"] / d["nw"], box["y"] + (r + 0.5) * box["height"] / d["nh"])
+    page.mouse.click(box["x"] + (c + 0.5) * box["width"] / 28, box["y"] + (r + 0.5) * box["height"] / 28)
     wait_text(page, "#unit-detail h3", "C1, map 0 at row 14, column 14")
     seen = wait_text(page, "#unit-detail", "The input map's numbers are")
     assert ("The input map's numbers are its pixels after MNIST's normalisation, (pixel − 0.1307) / 0.3081, as this "

@@ -72,8 +72,8 @@ def test_positions_outside_the_map_are_kept_inside(registry, seven):
 def test_nothing_drawn_or_a_broken_pick_gets_a_sentence_not_a_crash(registry, seven, value, pick):
     v = seven if value == "seven" else value
     out = unit_panel.on_pick(registry, v, "lenet5", pick)
-    if value is None:
-        assert "Draw a digit first" in out[-2]
+    if value is None:  # a blank canvas: the Draw tab shows the example 7's maps, and those are what a click opens
+        assert "On the example 7 the page opened with" in out[-2] and "C1, map 0 at row 0, column 0" in out[-2]
     else:
         assert all(o == {"__type__": "update"} for o in out)  # nothing changes, nothing breaks
 

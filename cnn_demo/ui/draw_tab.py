@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -19,7 +18,7 @@ from . import refuse, say, unit_panel
 from .canvas import Canvas
 from .shared import Shared, bound, latest_only
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "digits").glob("*.png"))
+EXAMPLES = drawing.EXAMPLES
 HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
         "stroke. Use the eraser or undo to fix it; the bin clears the canvas.")
 
@@ -69,13 +68,7 @@ def on_canvas(registry: Registry, img, choice):
     return ({"background": img, "layers": [], "composite": img},) + tuple(outputs_for(registry, img, choice))
 
 
-def example_canvas(digit: int):
-    """The bundled example of `digit`, as the canvas holds it."""
-    path = next((p for p in EXAMPLES if p.stem.endswith(f"label{digit}")), None)
-    return None if path is None else np.asarray(Image.open(path).convert("L"))
-
-
-DEMO_DIGIT = 7  # the example a first visit sees flowing through the network
+example_canvas = drawing.example
 DEMO_SAID = ("👀 Until you draw, the network is reading an example, an MNIST **7** (its steps below): "
              "**draw a digit on the canvas** and everything follows your strokes.")
 
@@ -86,7 +79,7 @@ def demo(registry: Registry) -> tuple:
     page is built: no event to wait for)."""
     if drawing.DEFAULT not in registry.names():
         return None, None, "✏️ " + HINT, "", ""
-    out = on_canvas(registry, example_canvas(DEMO_DIGIT), drawing.DEFAULT)
+    out = on_canvas(registry, drawing.example(), drawing.DEFAULT)
     return out[1], out[2], DEMO_SAID, out[4], out[5]
 
 

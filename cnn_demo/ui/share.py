@@ -21,7 +21,7 @@ import gradio as gr
 from .. import drawing, share_link
 from ..registry import Registry
 from . import say
-from .draw_tab import example_canvas, on_canvas
+from .draw_tab import on_canvas
 from .shared import Shared, bound
 from .unit_panel import controls_for, detail
 
@@ -119,7 +119,7 @@ def open_link(shared: Shared, request: gr.Request) -> dict:
     sentence."""
     token = request.query_params.get(share_link.PARAM) if request is not None else None
     if token is None:
-        return {}
+        return {shared.parts["status"]: gr.skip()}  # (an empty dict would read as one value, not as none)
     try:
         state = share_link.decode(token)
     except share_link.LinkError as e:
@@ -149,7 +149,7 @@ def apply_state(shared: Shared, state: dict, said: str) -> dict:
         return {parts["status"]: say(e)}
     example = share_link.whole(state, "example", 0, 9)  # a lesson's digit: the bundled example
     if img is None and example is not None:
-        img = example_canvas(example)
+        img = drawing.example(example)
     if img is not None:
         out.update(zip(parts["draw"], on_canvas(registry, img, choice)))
     out.update(unit_view(shared, state.get("unit"), img, choice))

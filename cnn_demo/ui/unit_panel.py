@@ -70,7 +70,14 @@ def _previous(model, stage: str, acts: dict) -> tuple[str, tuple]:
 
 
 def detail(registry: Registry, value, choice, which, stage, channel, row, col) -> str:
-    """The detail view of one unit on the current drawing, or a sentence saying what is missing."""
+    """The detail view of one unit on the current drawing — on a blank canvas, on the example the
+    Draw tab shows until the learner draws (its maps are the ones there to click) — or a
+    sentence saying what is missing."""
+    note = ""
+    if drawing.drawn(value) is None:
+        value = drawing.example()
+        note = (f'<p class="cx-sub">On the example {drawing.EXAMPLE} the page opened with: draw your own digit and '
+                "this follows it.</p>")
     img = drawing.drawn(value)
     if img is None:
         return warning_html("Draw a digit first: the detail shows how the network computed a value on your drawing.")
@@ -88,7 +95,7 @@ def detail(registry: Registry, value, choice, which, stage, channel, row, col) -
     prev, prev_shape = _previous(model, stage, acts)
     stage_map = out[u.channel] if out.ndim == 3 and out.shape[1] * out.shape[2] > 1 else None
     logits = acts[model.last][0].numpy() if stage == model.last else None
-    return unit_html(u, model_title=entry.ck.title, model_index=drawing.model_names(choice).index(entry.ck.name)
+    return note + unit_html(u, model_title=entry.ck.title, model_index=drawing.model_names(choice).index(entry.ck.name)
                      if entry.ck.name in drawing.model_names(choice) else 0, stage_map=stage_map, prev=prev,
                      prev_shape=prev_shape, x28=pre.image, pre=pre, logits=logits)
 
