@@ -33,7 +33,7 @@ def in_view(page, selector: str, margin: float = 0) -> bool:
     return 0 <= top <= page.evaluate("innerHeight") - margin
 
 
-def test_the_first_screen_shows_the_network_working_and_where_to_start(browser, app_url):
+def test_the_first_screen_shows_the_network_working_and_where_to_start(browser, app_url, capfd):
     """Finding 4: before any stroke the prediction and the maps are there (an example digit
     flowing through, the status says so and to draw on the canvas), a "Take the tour" button is on the first
     screen, sharing is one small button, and Lessons is the second tab."""
@@ -54,6 +54,8 @@ def test_the_first_screen_shows_the_network_working_and_where_to_start(browser, 
         assert "Until you draw" not in text_of(page, "#draw-status")
     finally:
         ctx.close()
+    out = capfd.readouterr()
+    assert "Traceback" not in out.err + out.out  # the page's load events answered, none refused
 
 
 def test_the_network_reads_left_to_right_as_one_picture(browser, app_url):
