@@ -23,14 +23,23 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from browser import launch, pen_digit  # noqa: E402
 from server import AppServer  # noqa: E402
 
-# in the page: when the stroke ended, and when the prediction and the maps first changed after it
+# in the page: when the stroke ended, and when the prediction and the maps first showed the
+# stroke's answer. Gradio writes its own timer ("0.4s") into a component while an event runs,
+# even with its progress hidden, so a change counts only when the app's own content changed:
+# the prediction's text with a percentage in it, the flow's maps (`.cx-flow`; `.cx-stages` before the flow).
 WATCH = """() => {
+  const pred = () => { const t = document.querySelector('#prediction').textContent; return t.includes('%') ? t : ''; };
+  const maps = () => document.querySelector('#stages .cx-flow, #stages .cx-stages')?.innerHTML || '';  // now; before
   window.__t = {};
-  const mark = (key) => () => { if (window.__t.up && !window.__t[key]) window.__t[key] = performance.now(); };
-  new MutationObserver(mark('pred')).observe(document.querySelector('#prediction'),
+  window.__base = () => { window.__t = {}; window.__p0 = pred(); window.__m0 = maps(); };
+  const mark = (key, now, before) => () => {
+    if (window.__t.up && !window.__t[key] && now() && now() !== before()) window.__t[key] = performance.now();
+  };
+  new MutationObserver(mark('pred', pred, () => window.__p0)).observe(document.querySelector('#prediction'),
                                              {childList: true, subtree: true, characterData: true});
-  new MutationObserver(mark('maps')).observe(document.querySelector('#stages'), {childList: true, subtree: true});
-  document.addEventListener('pointerup', () => { window.__t = {up: performance.now()}; }, true);
+  new MutationObserver(mark('maps', maps, () => window.__m0)).observe(document.querySelector('#stages'),
+                                             {childList: true, subtree: true, characterData: true});
+  document.addEventListener('pointerup', () => { window.__t.up = performance.now(); }, true);
 }"""
 
 
@@ -67,7 +76,7 @@ def stroke_times(browser, url: str, n: int) -> tuple[list[float], list[float]]:
     for i in range(n):
         page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
         page.wait_for_timeout(1500)  # the blank canvas's own answer landed
-        page.evaluate("() => { window.__t = {}; }")
+        page.evaluate("() => window.__base()")
         pts = strokes[i % len(strokes)]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         span = max(max(xs) - min(xs), max(ys) - min(ys), 1)

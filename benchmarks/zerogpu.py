@@ -28,7 +28,10 @@ from gradio_client import Client  # noqa: E402
 from server import call, upload  # noqa: E402
 from test_zerogpu import zero_app  # noqa: E402
 
-RUNS = [("the Train tab as it opens", dict(arch="lenet5", epochs=1, batch_size=128, train_size=6000)),
+from cnn_demo.ui.train_tab import DEFAULTS  # noqa: E402
+
+TAB = {k: DEFAULTS[k] for k in ("arch", "epochs", "batch_size", "optimizer", "lr", "augment", "train_size")}
+RUNS = [("the Train tab as it opens", TAB),
         ("LeNet-5, 2 epochs of 60,000, batch 256", dict(arch="lenet5", epochs=2, batch_size=256, train_size=0))]
 
 
