@@ -45,9 +45,9 @@ MODULES = {
     "as_drawn": ["tests/test_as_drawn.py", "tests/test_as_drawn_edges.py"],
     "writing_styles": ["tests/test_writing_styles.py", "tests/test_writing_styles_edges.py",
                        "--deselect=tests/test_writing_styles.py::test_training_sees_the_styled_digits"],
-    "checkpoints": ["tests/test_checkpoints.py", "tests/test_checkpoints_edges.py",
+    "checkpoints": ["tests/test_checkpoints.py", "tests/test_checkpoints_edges.py", "tests/test_checkpoints_load.py",
                     "--deselect=tests/test_checkpoints.py::test_bundled_checkpoints_meet_their_accuracy"],
-    "hub": ["tests/test_hub.py", "tests/test_hub_edges.py"],
+    "hub": ["tests/test_hub.py", "tests/test_hub_edges.py", "tests/test_hub_card.py"],
 }
 
 # survivors that no test can kill: (module, function, the line as mutated) → why the change makes no

@@ -232,7 +232,7 @@ def _weights_file(path: Path) -> Path:
         found = sorted(path.glob("*.safetensors"))
         if len(found) == 1:
             return found[0]
-        pickles = [p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES]
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
         if pickles:
             raise CheckpointError(
                 f"{path} holds only pickled weights ({', '.join(pickles)}); they are refused, "
