@@ -27,7 +27,7 @@ from cnn_demo.views.common import md_text  # noqa: E402
 
 HERE = Path(__file__).parent
 STYLE = HERE / "cnn_demo" / "views" / "style.css"
-SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("brush", "a11y", "unit")]
+SCRIPTS = [HERE / "cnn_demo" / "ui" / "static" / f"{name}.js" for name in ("a11y", "unit")]
 # Gradio runs one function when the page opens: each script is a function, called in turn
 PAGE_JS = "() => {\n" + "".join(f"  ({p.read_text().strip()})();\n" for p in SCRIPTS) + "}"
 # the Draw tab first (the others read its canvas and model); the Lessons second, in sight on a phone too
@@ -66,9 +66,12 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
 
 
 def launch_kwargs() -> dict:
-    """What `launch` needs besides the address: styles, the brush script, and the bounds on what
-    a request may send (a body-size guard in front of Gradio, the number of sessions kept)."""
-    return {"css_paths": [STYLE], "js": PAGE_JS, "max_file_size": "20mb",
+    """What `launch` needs besides the address: styles, the page scripts, and the bounds on what
+    a request may send (a body-size guard in front of Gradio, the number of sessions kept). No
+    run history: Gradio 6 would keep every call's inputs and outputs (a stroke's maps are ~40 KB
+    of HTML) in the browser's localStorage, re-writing the whole list at each step of each call —
+    a stroke's answer came ~10 ms later with every stroke before it, 400 ms after 30 strokes."""
+    return {"css_paths": [STYLE], "js": PAGE_JS, "max_file_size": "20mb", "run_history": False,
             "theme": theme(), "state_session_capacity": limits.SESSIONS,
             "app_kwargs": {"middleware": [Middleware(RequestGuard)]}}
 

@@ -3,7 +3,8 @@
 (1) the server function alone: one drawing → every output (probabilities, input steps,
     all stage mosaics as inline HTML);
 (2) the full round trip through the running app over Gradio's HTTP/SSE API, as the
-    browser does it: upload the canvas PNG, call /draw, read the SSE stream to the end;
+    browser does it: call /draw with the canvas PNG as a data URL in the payload, read the
+    SSE stream to the end;
 (3) the same with N concurrent clients: throughput and failed requests.
 
     python benchmarks/draw_latency.py [--drawings 300] [--clients 8] [--model lenet5]
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import io
 import json
 import os
@@ -95,10 +97,10 @@ def call(client, url: str, api: str, data: list, session: str | None) -> list:
 
 
 def round_trip(client, url: str, body: bytes, model: str, session: str | None = None) -> float:
-    """One drawing as the browser sends it: upload the canvas, join the queue for /draw
-    (in the client's session, as a browser tab keeps one), read the SSE stream to the end."""
+    """One drawing as the browser sends it: join the queue for /draw with the canvas as a PNG
+    data URL (in the client's session, as a browser tab keeps one), read the SSE stream to the end."""
     t0 = time.perf_counter()
-    value = {"background": None, "layers": [], "composite": upload(client, url, body, "canvas.png"), "id": None}
+    value = "data:image/png;base64," + base64.b64encode(body).decode("ascii")
     if not call(client, url, "draw", [value, model], session)[4]:  # the stage mosaics
         raise RuntimeError("empty response")
     return time.perf_counter() - t0

@@ -27,9 +27,7 @@ class LimitError(ValueError):
 
 # ---- images ---------------------------------------------------------------------------
 CANVAS_MAX_SIDE = 1024  # the Draw tab's canvas is 400×400; nothing the browser sends is larger
-CANVAS_MAX_LAYERS = 4  # the canvas has one drawing layer
-CANVAS_MAX_BYTES = 4 * 2**20  # a 400×400 canvas PNG is well under 100 KB
-CANVAS_PENDING_BYTES = 32 * 2**20  # canvas uploads held in memory until their event runs
+CANVAS_MAX_BYTES = 160 * 2**10  # a 400×400 canvas PNG is well under 100 KB; its base64 fits a JSON body
 UPLOAD_MAX_SIDE = 4096  # an uploaded picture of a digit: a phone screenshot, a scan
 UPLOAD_MAX_PIXELS = 12_000_000  # PNG, GIF, TIFF, ... are decoded whole (a 4K screenshot is 8.3 MP);
 # Pillow's first reduction of an RGBA image copies it, so one decode peaks at ~8 bytes a pixel
@@ -46,7 +44,7 @@ MAX_OUTPUT_VALUES = 262_144  # /convolve answers with at most this many numbers 
 # building 11 MB of JSON held the server's one GIL for 2.6 s)
 
 # ---- requests -------------------------------------------------------------------------
-MAX_JSON_BODY = 256 * 2**10  # the largest honest request body is a bank of 16 kernels (~60 KB)
+MAX_JSON_BODY = 256 * 2**10  # the largest honest bodies: a bank of 16 kernels (~60 KB), a canvas PNG in base64
 UPLOAD_CACHE_BUDGET = _env("CNN_DEMO_UPLOAD_BUDGET_MB", 512) * 2**20  # Gradio's upload folder
 UPLOAD_MAX_AGE = 3600  # seconds an uploaded file is kept
 SESSIONS = _env("CNN_DEMO_SESSIONS", 1000)  # browser and API sessions kept (least recently used go first)

@@ -1,5 +1,5 @@
-"""Pen strokes → the image a browser Sketchpad would deliver: dark round-capped lines on
-white at the app's canvas size and default brush. Used to check the drawing path on
+"""Pen strokes → the image the Draw tab's canvas delivers (ui/static/pad.js): black round-capped
+lines on white at the app's canvas size and brush. Used to check the drawing path on
 real pen-drawn digits without a browser."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 CANVAS = 400  # the Draw tab's canvas, in canvas pixels
-BRUSH = 24  # the Draw tab's default brush diameter, in canvas pixels (Gradio's size is the radius)
+BRUSH = 24  # the Draw tab's brush diameter, in canvas pixels (its eraser's is twice that)
 
 
 def place(strokes, height_frac: float, cx_frac: float = 0.5, cy_frac: float = 0.5, canvas: int = CANVAS):

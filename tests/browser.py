@@ -161,3 +161,14 @@ def drawn(page, url: str, digit: int):
 
 def selected_tab(page) -> str:
     return page.locator("[role=tab][aria-selected=true]").first.inner_text().strip()
+
+
+def type_in_cell(page, cell, text: str):
+    """Replace a grid cell's number as a learner does: double-click it, wait for its editor to
+    take the focus (Gradio opens it a moment after the click), select all, type, Enter."""
+    cell.dblclick()
+    wait_for(lambda: page.evaluate("document.activeElement && document.activeElement.tagName === 'TEXTAREA'"), 10,
+             "the cell's editor")
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")

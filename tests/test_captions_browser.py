@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from browser import (CHROMIUM, draw, example, fresh, open_tab, pen_digit, pick, set_number, settled, text_of,
-                     top_label, wait_for, wait_text)  # noqa: F401 (example: the unit test's digit)
+                     top_label, type_in_cell, wait_for, wait_text)  # noqa: F401 (example: the unit test's digit)
 from conftest import ROOT
 from cnn_demo import checkpoints
 
@@ -60,11 +60,7 @@ def test_a_number_typed_into_the_grid_shows_at_once(page):
     header = page.locator("#pg-grid thead th").first
     assert not header.locator(".header-content").first.is_visible()  # no "1 2 3" row above the kernel
     assert header.bounding_box()["height"] < 20
-    cell = page.locator('#pg-grid [data-testid="cell-0-0"]')
-    cell.dblclick()
-    page.keyboard.press("Control+a")
-    page.keyboard.type("7")
-    page.keyboard.press("Enter")
+    type_in_cell(page, page.locator('#pg-grid [data-testid="cell-0-0"]'), "7")
     wait_text(page, "#pg-kernel-view", "custom (3×3)")
     wait_for(lambda: page.locator("#pg-kernel-view table").last.locator("td").first.inner_text().strip() == "7", 30,
              "the typed 7 in the custom kernel's first cell")
@@ -72,11 +68,7 @@ def test_a_number_typed_into_the_grid_shows_at_once(page):
     assert "Custom (the grid)" in page.locator("#pg-kernels").inner_text()
     wait_text(page, "#pg-output", "actual output 2×512×512")  # Sobel x and the grid, both applied
     # another edit: still one "custom", with the new number
-    cell = page.locator('#pg-grid [data-testid="cell-1-1"]')
-    cell.dblclick()
-    page.keyboard.press("Control+a")
-    page.keyboard.type("5")
-    page.keyboard.press("Enter")
+    type_in_cell(page, page.locator('#pg-grid [data-testid="cell-1-1"]'), "5")
     wait_for(lambda: "5" in page.locator("#pg-kernel-view table").last.inner_text(), 30, "the typed 5")
     assert page.locator("#pg-kernels").inner_text().count("Custom (the grid)") == 1
     assert text_of(page, "#pg-kernel-view").count("custom (3×3)") == 1

@@ -210,8 +210,11 @@ def test_on_a_phone_the_answer_is_under_the_canvas(browser, app_url):
         assert page.evaluate("scrollY") == 0
         assert in_view(page, "#prediction", 60), page.evaluate("document.querySelector('#prediction')"
                                                                 ".getBoundingClientRect().top")
-        label = page.locator('#sketchpad [data-testid="block-label"]')
-        assert label.count() == 0 or not label.first.is_visible()  # no "Draw a digit (0" cut by the toolbar
+        label = page.locator("#sketchpad .cx-padlabel")  # whole, not "Draw a digit (0" cut by a toolbar
+        box = label.bounding_box()
+        assert label.inner_text() == "Draw a digit (0–9)" and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        assert page.evaluate("document.querySelector('#sketchpad .cx-padlabel').scrollWidth"
+                             " <= document.querySelector('#sketchpad .cx-padlabel').clientWidth")
         assert page.get_by_role("tab", name="Lessons").first.is_visible()
     finally:
         ctx.close()

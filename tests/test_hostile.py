@@ -1,7 +1,7 @@
 """A public link's bounds, tried as a hostile visitor would, against the real app in its own
-process: what Gradio decodes before the app runs (the canvas, its blob route, request
-bodies), the upload folder's disk, and the cost of a session. Each refusal is the app's own
+process: what Gradio decodes before the app runs (the canvas's PNG, request bodies), the upload folder's disk, and the cost of a session. Each refusal is the app's own
 sentence, and the server prints no traceback."""
+import base64
 import io
 import json
 import struct
@@ -29,62 +29,60 @@ def header_only_png(w: int, h: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
-def canvas_png(side=400) -> bytes:
+def canvas_png(side=400, ink=False) -> bytes:
+    img = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    if ink:  # a black bar, drawn as the canvas would on transparent paper
+        img.paste((0, 0, 0, 255), (side // 2 - 12, side // 5, side // 2 + 12, side * 4 // 5))
     b = io.BytesIO()
-    Image.new("RGBA", (side, side), (0, 0, 0, 0)).save(b, format="PNG")
+    img.save(b, format="PNG")
     return b.getvalue()
 
 
-def component_id(app, elem_id: str) -> int:
-    config = httpx.get(f"{app.url}config").json()
-    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
-
-
-def post_blob(app, data: bytes, kind="composite", index="null", blob_id="abc123", session="s1"):
-    """What the browser's canvas posts before each change event: one image to accept_blobs."""
-    fields = {"component_id": str(component_id(app, "sketchpad")), "session_hash": session,
-              "fn_name": "accept_blobs", "type": kind, "index": str(index), "id": blob_id}
-    return httpx.post(f"{app.url}gradio_api/component_server", data=fields,
-                      files={"file": ("composite.png", data, "image/png")}, timeout=30)
+def data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
 def draw(app, value):
     return call(app.url, "draw", [value, "lenet5"])
 
 
-def test_the_canvas_refuses_huge_images_named_in_the_payload(app):
-    """13000×13000 background, two layers and composite in 100-byte PNGs: Gradio decoded all of
-    them (+2.9 GB) before the app's 40-megapixel limit could apply."""
-    big = upload(app.url, header_only_png(13000, 13000), "big.png")
+def test_the_canvas_refuses_what_it_could_not_have_sent(app):
+    """The canvas sends one PNG as a data URL in the event's payload: a 100-byte PNG declaring
+    13000×13000 pixels (Gradio's Sketchpad decoded such images, +2.9 GB, before any bound),
+    a string longer than the largest PNG, broken base64, another format, a truncated PNG and
+    a value that is not text each get the app's sentence, before anything is decoded."""
     mark = app.mark()
-    status, msg = draw(app, {"background": big, "layers": [big, big], "composite": big, "id": None})
-    assert (status, msg) == ("error", "The canvas image is 13000×13000 pixels; the canvas sends at most 1024×1024.")
-    status, msg = draw(app, {"background": None, "layers": [upload(app.url, canvas_png())] * 5,
-                             "composite": None, "id": None})
-    assert (status, msg) == ("error", "The canvas has at most 4 layers, not 5.")
-    status, msg = draw(app, {"background": None, "layers": [], "id": None,
-                             "composite": upload(app.url, b"not a png at all", "x.png")})
-    assert status == "error" and "not an image the canvas could have sent" in msg
+    assert draw(app, data_url(header_only_png(13000, 13000))) == (
+        "error", "The canvas image is 13000×13000 pixels; the canvas sends at most 1024×1024.")
+    side = io.BytesIO()
+    Image.new("L", (1024, 1024), 255).save(side, format="PNG")
+    assert draw(app, data_url(side.getvalue()))[0] == "ok"  # the side's bound itself is accepted
+    assert draw(app, "data:image/png;base64," + "A" * 230_000) == (
+        "error", "The canvas image is too large: the canvas sends at most 160 KB.")
+    assert draw(app, "data:image/png;base64,@@@not base64@@@") == ("error", "The canvas image is not valid base64.")
+    assert draw(app, "data:text/html;base64,PGI+") == (
+        "error", "The canvas sends its drawing as a PNG data URL (data:image/png;base64,…); this is not one.")
+    gif = io.BytesIO()
+    Image.new("L", (40, 40), 255).save(gif, format="GIF")
+    assert draw(app, data_url(gif.getvalue())) == ("error", "The canvas sends PNG images, not GIF.")
+    status, msg = draw(app, data_url(canvas_png(ink=True)[:300]))
+    assert status == "error" and msg.startswith(("The canvas image could not be read", "The canvas image is not an image"))
+    assert draw(app, {"background": None, "layers": [], "composite": None}) == (
+        "error", "The canvas sends its drawing as a PNG data URL (text); this is not text.")
+    assert draw(app, data_url(b"not a png at all")) == (
+        "error", "The canvas image is not an image the canvas could have sent (UnidentifiedImageError).")
     assert not app.tracebacks(mark)
 
 
-def test_the_canvas_blob_route_is_bounded(app):
-    """The browser posts canvas images to the component's server function, held in memory until
-    their event runs: checked by header and size, and an index of 10⁹ no longer allocates a
-    list of 10⁹ entries."""
+def test_an_honest_canvas_is_read(app):
+    """What the page sends: ink on transparent paper is read as ink on white; a blank canvas
+    (null, or no ink) asks for a drawing."""
     mark = app.mark()
-    assert post_blob(app, header_only_png(13000, 13000), blob_id="huge").status_code == 200
-    assert draw(app, {"id": "huge", "background": None, "layers": [], "composite": None}) == (
-        "error", "The canvas image is 13000×13000 pixels; the canvas sends at most 1024×1024.")
-    assert post_blob(app, canvas_png(), kind="layer", index=10**9, blob_id="far").status_code == 200
-    assert draw(app, {"id": "far", "background": None, "layers": [], "composite": None}) == (
-        "error", "The canvas sent an image of a kind it does not have.")
-    r = post_blob(app, b"\x00" * (6 * 2**20), blob_id="heavy")
-    assert r.status_code == 413 and r.json() == {"detail": "The request body is 6 MB; this route takes at most 4 MB."}
-    # an honest upload still works, and an id never sent reads as an empty canvas
-    assert post_blob(app, canvas_png(), blob_id="honest").status_code == 200
-    status, out = draw(app, {"id": "honest", "background": None, "layers": [], "composite": None})
-    assert status == "ok" and out[2].startswith("✏️ Draw one digit")
+    status, out = draw(app, data_url(canvas_png(ink=True)))
+    assert status == "ok" and out[0]["label"] == "1", out
+    for blank in (None, data_url(canvas_png())):
+        status, out = draw(app, blank)
+        assert status == "ok" and not out[0] and out[2].startswith("✏️ Draw one digit")
     assert not app.tracebacks(mark)
 
 

@@ -1,14 +1,12 @@
-"""What a session, a pending canvas upload and the upload folder cost the server, bounded."""
+"""What a session and the upload folder cost the server, bounded."""
 import os
 import time
 
 import pytest
 from gradio import state_holder
-from gradio.components.image_editor import EditorDataBlobs
 
 from cnn_demo import limits
 from cnn_demo.ui import sessions
-from cnn_demo.ui.canvas import BlobStore
 from cnn_demo.ui.guard import UploadFolder
 
 
@@ -55,15 +53,6 @@ def test_sessions_and_uploads_are_bounded_at_launch(demo):
     assert kw["state_session_capacity"] == limits.SESSIONS
     assert demo.delete_cache == (600, limits.UPLOAD_MAX_AGE)
     assert [m.cls.__name__ for m in kw["app_kwargs"]["middleware"]] == ["RequestGuard"]
-
-
-def test_pending_canvas_uploads_are_bounded():
-    store = BlobStore(budget=1000)
-    for i in range(50):
-        store[f"id{i}"] = EditorDataBlobs(background=None, layers=[b"x" * 100], composite=b"y" * 100)
-    assert len(store) == 5 and list(store)[0] == "id45"  # the oldest went first
-    store["refused"] = "The canvas image is 13000×13000 pixels."
-    assert "refused" in store
 
 
 def test_the_upload_folder_makes_room_oldest_first(tmp_path):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from browser import (CHROMIUM, ONE, draw, example, fresh, open_tab, pick, set_number, text_of,
-                     top_label, wait_for, wait_text)
+                     top_label, type_in_cell, wait_for, wait_text)
 from conftest import ROOT, build_cache_repo
 
 if not os.path.exists(CHROMIUM):
@@ -65,12 +65,10 @@ def test_drawing_undo_redo_erase_and_clear(page):
     label_is(page, "1")
     wait_for(lambda: "Draw one digit" not in text_of(page, "#draw-status"), 30, "the status to leave the hint")
     page.locator('#sketchpad button[aria-label="Erase"]').click()
-    page.locator('#sketchpad button[aria-label="Erase"]').click()  # a second click opens its size: close it
-    page.keyboard.press("Escape")
+    assert page.locator('#sketchpad button[aria-label="Erase"]').get_attribute("aria-pressed") == "true"
     draw(page, ONE, steps=1)  # erase along the same stroke
     wait_text(page, "#draw-status", "Draw one digit")  # the stroke is gone: an empty canvas again
     page.locator('#sketchpad button[aria-label="Brush"]').click()
-    page.keyboard.press("Escape")
     draw(page, ONE, steps=1)
     label_is(page, "1")
     page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
@@ -120,7 +118,7 @@ def test_the_keyboard_reaches_every_draw_control(page):
     reached = set()
     page.locator("body").press("Tab")
     for _ in range(80):
-        reached.add(page.evaluate("(() => { const e = document.activeElement; const c = e.closest('[id]');"
+        reached.add(page.evaluate("(() => { const e = document.activeElement; const c = e.closest('#sketchpad') || e.closest('[id]');"
                                   " return (c ? c.id : '') + ':' + (e.getAttribute('aria-label') || e.tagName); })()"))
         page.keyboard.press("Tab")
     for want in ["model:Model", "random-digit:BUTTON", "digits:Put the MNIST test digit 7 on the canvas",
@@ -316,11 +314,7 @@ def test_playground_controls(page):
     wait_text(page, "#pg-pool-walk", "Pooling window 2 of")
     pick(page, "pg-kernels", "Custom (the grid)")
     wait_text(page, "#pg-kernel-view", "custom (3×3)")
-    cell = page.locator('#pg-grid [data-testid="cell-0-0"]')
-    cell.dblclick()
-    page.keyboard.press("Control+a")
-    page.keyboard.type("7")
-    page.keyboard.press("Enter")
+    type_in_cell(page, page.locator('#pg-grid [data-testid="cell-0-0"]'), "7")
     wait_for(lambda: "7" in page.locator("#pg-kernel-view table").last.inner_text(), 30, "the typed 7 in the kernel")
     pick(page, "pg-source", "My drawing (from the Draw tab)")
     wait_text(page, "#pg-output", "112×112")

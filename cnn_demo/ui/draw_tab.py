@@ -12,15 +12,15 @@ from ..analyse import InputError, analyse, classify_file
 from ..data import DataError, cached, local_folder
 from ..preprocess import read_image, to_canvas
 from ..registry import Registry, UnknownCheckpoint
-from ..strokes import BRUSH, CANVAS
+from ..strokes import CANVAS
 from ..views.common import checkpoint_filters_html, checkpoint_table_html
 from . import refuse, say, unit_panel
-from .canvas import Canvas
+from .pad import Pad
 from .shared import Shared, bound, latest_only
 
 EXAMPLES = drawing.EXAMPLES
 HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
-        "stroke. Use the eraser or undo to fix it; the bin clears the canvas.")
+        "stroke. Use Erase or Undo to fix it; Clear canvas starts again.")
 
 
 # ---- handlers: plain values in, plain values out (a gr.update() would make Gradio rebuild
@@ -64,8 +64,8 @@ def on_model_labels(choice):
 
 def on_canvas(registry: Registry, img, choice):
     """A digit put on the canvas by a button: the canvas shows it and the network reads it at
-    once (setting a canvas's value does not make it report a change)."""
-    return ({"background": img, "layers": [], "composite": img},) + tuple(outputs_for(registry, img, choice))
+    once (a value the app sets on the canvas fires no stroke)."""
+    return (img,) + tuple(outputs_for(registry, img, choice))
 
 
 example_canvas = drawing.example
@@ -131,11 +131,7 @@ def build(shared: Shared):
         with gr.Row(equal_height=False, elem_classes=["cx-drawrow"]):  # on a phone: canvas, then its answer
             with gr.Column(scale=4, min_width=340, elem_classes=["cx-drawcol"]):
                 start = demo(registry)
-                sketch = Canvas(
-                    elem_id="sketchpad", label="Draw a digit (0–9)", image_mode="L", type="numpy",
-                    canvas_size=(CANVAS, CANVAS), fixed_canvas=True, layers=False, transforms=(),
-                    brush=gr.Brush(default_size=BRUSH // 2, colors=["#000000"], color_mode="fixed"),
-                    eraser=gr.Eraser(default_size=BRUSH), height=460)
+                sketch = Pad(elem_id="sketchpad")
                 gr.Markdown(HINT, elem_classes=["cx-hint"])
                 choices = drawing.model_choices(registry)
                 model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model",
@@ -183,7 +179,7 @@ def build(shared: Shared):
     shared.parts["draw"] = [sketch] + draw_outputs
     # one event whether the stroke or the checkpoint changed: the page then holds the next change
     # back until the answer is in, so an older answer can never land after a newer one
-    gr.on([sketch.change, model.change], latest_only(bound(on_draw, registry), 5), [sketch, model], draw_outputs,
+    gr.on([sketch.stroke, model.change], latest_only(bound(on_draw, registry), 5), [sketch, model], draw_outputs,
           trigger_mode="always_last", show_progress="hidden", api_name="draw", concurrency_limit=None)
     gr.on([shared.demo.load, model.change], bound(on_model, registry), [model], [filters, table],
           trigger_mode="always_last", **quiet)

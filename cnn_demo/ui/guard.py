@@ -2,10 +2,9 @@
 
 Gradio parses a request's whole body before any of the app's code runs — JSON into
 Python objects (a 1500×1500 'kernel' took 4 s and 117 MB), multipart forms into memory
-(the canvas's blob route accepts up to 1,000 files) — so the size of a body is bounded
-here, from its Content-Length, per kind of route: uploads (one image), the canvas's blob
-route (one canvas image), and everything else (JSON: the largest honest body is a bank of
-16 kernels). Uploads also have a disk budget: Gradio's upload folder is kept within
+(a form accepts up to 1,000 files) — so the size of a body is bounded here, from its
+Content-Length, per kind of route: uploads (one image) and everything else (JSON: the
+largest honest bodies are a bank of 16 kernels and the canvas's PNG as a data URL). Uploads also have a disk budget: Gradio's upload folder is kept within
 `UPLOAD_CACHE_BUDGET` by deleting its oldest files, and an upload that cannot fit is
 refused. Every refusal is a JSON `{"detail": sentence}` with the HTTP status that fits.
 """
@@ -17,17 +16,14 @@ import threading
 import time
 from pathlib import Path
 
-from ..limits import CANVAS_MAX_BYTES, MAX_JSON_BODY, UPLOAD_CACHE_BUDGET, megabytes
+from ..limits import MAX_JSON_BODY, UPLOAD_CACHE_BUDGET, megabytes
 
 UPLOAD_BODY = 20 * 2**20 + 64 * 2**10  # one file of Gradio's max_file_size (20 MB), plus the form around it
-CANVAS_BODY = CANVAS_MAX_BYTES + 64 * 2**10
 
 
 def body_limit(path: str) -> int:
     if path.endswith("/upload") or path == "/api/classify":  # one image file
         return UPLOAD_BODY
-    if path.rstrip("/").endswith("/component_server"):
-        return CANVAS_BODY
     return MAX_JSON_BODY
 
 

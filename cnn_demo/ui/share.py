@@ -184,8 +184,7 @@ def unit_view(shared: Shared, u, img, choice) -> dict:
     st, ch, r, c = controls_for(shared.registry, choice, names[0], share_link.text(u, "stage", limit=40),
                                 share_link.whole(u, "ch", 0, 999) or 0, share_link.whole(u, "r", 0, 999),
                                 share_link.whole(u, "c", 0, 999))
-    canvas = {"background": img, "layers": [], "composite": img}
-    html = detail(shared.registry, canvas, choice, names[0], st.get("value"), ch.get("value"), r.get("value"),
+    html = detail(shared.registry, img, choice, names[0], st.get("value"), ch.get("value"), r.get("value"),
                   c.get("value"))
     return {panel: gr.update(open=True), stage: st, channel: ch, row: r, col: c, out: html,
             spatial: gr.update(visible=r.get("interactive", True))}
