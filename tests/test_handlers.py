@@ -59,7 +59,7 @@ def test_draw_filters_and_table_are_made_once_per_checkpoint(registry):
 
 def test_buttons_put_a_digit_on_the_canvas_and_read_it(registry):
     out = draw_tab.example_digit(registry, 0, "lenet5")
-    assert out[0]["composite"].ndim == 2 and not drawing.is_blank(out[0]["composite"])
+    assert out[0].ndim == 2 and not drawing.is_blank(out[0])  # the canvas shows the digit it reads
     assert top(out[1]) == "7"
     with pytest.raises(gr.Error, match="no such example digit"):
         draw_tab.example_digit(registry, 99, "lenet5")

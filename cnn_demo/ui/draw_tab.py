@@ -20,7 +20,7 @@ from .shared import Shared, bound, latest_only
 
 EXAMPLES = drawing.EXAMPLES
 HINT = ("Draw one digit, large, in the middle of the canvas. The network reads it after every "
-        "stroke. Use Erase or Undo to fix it; Clear canvas starts again.")
+        "stroke. Use Erase or Undo to fix it; Clear starts again.")
 
 
 # ---- handlers: plain values in, plain values out (a gr.update() would make Gradio rebuild

@@ -33,7 +33,8 @@ PREFIX = "data:image/png;base64,"
 MAX_CHARS = len(PREFIX) + 4 * -(-CANVAS_MAX_BYTES // 3)  # the base64 of the largest PNG accepted
 LABEL = "Draw a digit (0–9)"
 SCRIPT = Path(__file__).with_name("static") / "pad.js"
-TOOLS = [("brush", "Brush"), ("erase", "Erase"), ("undo", "Undo"), ("redo", "Redo"), ("clear", "Clear canvas")]
+TOOLS = [("brush", "Brush", "Brush"), ("erase", "Erase", "Erase"), ("undo", "Undo", "Undo"), ("redo", "Redo", "Redo"),
+         ("clear", "Clear", "Clear canvas")]  # (action, what the button shows, its name: the shown word first)
 
 
 def check_canvas_image(data: bytes | str | Path, what: str = "The canvas image") -> None:
@@ -99,8 +100,8 @@ def encode(value) -> str | None:
 
 
 def template(label: str) -> str:
-    tools = "".join(f'<button type="button" class="cx-padtool" data-act="{act}" aria-label="{name}">{name}</button>'
-                    for act, name in TOOLS)
+    tools = "".join(f'<button type="button" class="cx-padtool" data-act="{act}" aria-label="{name}">{shown}</button>'
+                    for act, shown, name in TOOLS)
     return (f'<div class="cx-pad"><div class="cx-padlabel" id="pad-label">{label}</div>'
             f'<canvas width="{CANVAS}" height="{CANVAS}" data-brush="{BRUSH}" role="img" '
             f'aria-labelledby="pad-label" aria-describedby="pad-how"></canvas>'
