@@ -74,6 +74,26 @@ def test_a_stroke_is_one_request_and_leaves_nothing_in_the_browser(page):
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('gradio:run-history'))") == []
 
 
+def test_a_slip_loses_nothing_and_the_brush_comes_back(page):
+    """A newcomer's walk: with Erase chosen, Clear left the eraser in hand (the next drawing
+    was invisible); Clear and an example digit could not be undone."""
+    page.get_by_role("tab", name="Draw").click()
+    page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
+    draw(page, ONE, steps=1)
+    assert wait_for_label(page, "1") == "1"
+    brush, erase = (page.locator(f'#sketchpad button[aria-label="{n}"]') for n in ("Brush", "Erase"))
+    erase.click()
+    page.locator('#sketchpad button[aria-label="Clear canvas"]').click()
+    assert brush.get_attribute("aria-pressed") == "true" and erase.get_attribute("aria-pressed") == "false"
+    assert page.evaluate(BLANK)
+    page.locator('#sketchpad button[aria-label="Undo"]').click()  # the clear taken back: the 1 again
+    assert wait_for_label(page, "1") == "1" and not page.evaluate(BLANK)
+    page.locator('#digits button[aria-label="Put the MNIST test digit 3 on the canvas"]').click()
+    assert wait_for_label(page, "3") == "3"
+    page.locator('#sketchpad button[aria-label="Undo"]').click()  # the example taken back: the 1 again
+    assert wait_for_label(page, "1") == "1"
+
+
 def test_why_tab_explains_the_current_drawing(page):
     # a 7 of its own on the canvas: the tests of this module share one page, in any order
     page.get_by_role("tab", name="Draw").click()

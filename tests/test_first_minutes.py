@@ -147,6 +147,7 @@ def test_lessons_in_order_each_show_what_they_say_with_their_words_in_view(brows
             wait_for(lambda: selected_tab(page) == tab, 30, f"lesson {n}'s tab")
             shows(page)
             assert in_view(page, "#lesson-strip") and "Try this:" in text_of(page, "#strip-text"), n
+            assert strip_share(page) <= 0.4, f"lesson {n}: the strip takes {strip_share(page):.0%} of the window"
             page.mouse.wheel(0, 600)  # the learner scrolls to work: the lesson's words stay
             page.wait_for_timeout(300)
             assert in_view(page, "#lesson-strip"), f"lesson {n}: the strip scrolled away"
@@ -154,6 +155,28 @@ def test_lessons_in_order_each_show_what_they_say_with_their_words_in_view(brows
             if n < 8:
                 page.locator("#strip-next").click()
         assert page.locator("#strip-next").inner_text().strip() == "Finish ✓"
+    finally:
+        ctx.close()
+
+
+def strip_share(page) -> float:
+    """How much of the window's height the lesson strip takes (it stays over the page)."""
+    return page.evaluate("document.querySelector('#lesson-strip').getBoundingClientRect().height / innerHeight")
+
+
+def test_on_a_phone_the_tour_leaves_room_to_work(browser, app_url):
+    """A newcomer's walk: the strip's text column had a 480-px flex-basis, its height in a column
+    (615 px on a 1400×900 screen, 1018 px on a 844-px phone: nothing of the lesson's tab could
+    be reached), and its question wrapped a few letters a line."""
+    ctx, page = first_visit(browser, app_url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                            has_touch=True)
+    try:
+        page.locator("#tour").click()
+        wait_text(page, "#strip-text", "Lesson 1 of 8")
+        wait_text(page, "#strip-q", "How big is the output?")
+        assert strip_share(page) <= 0.5, f"the strip takes {strip_share(page):.0%} of the phone's screen"
+        q = page.locator("#strip-q").bounding_box()
+        assert q["width"] >= 300, q  # the question is as wide as the strip, not a column of word pieces
     finally:
         ctx.close()
 

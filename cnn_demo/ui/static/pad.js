@@ -1,17 +1,14 @@
 // The Draw tab's canvas (ui/pad.py): run by gr.HTML as the body of a function of
 // (element, trigger, props, server, upload, watch). A stroke is drawn as the pointer moves;
 // at pointer-up the canvas is encoded once, at once, and sent with a 'stroke' event.
+// The history is a list of steps: strokes, a clear, a digit the app put on the canvas. Undo
+// takes back any of them (a slip of Clear or of an example digit loses nothing).
 const cv = element.querySelector('canvas');
 const ctx = cv.getContext('2d');
 const N = cv.width, BRUSH = Number(cv.dataset.brush);
-let strokes = [], undone = [], cur = null, erasing = false, paper = null, sent = null;
+let steps = [], undone = [], cur = null, erasing = false, sent = null;
 const tool = (act) => element.querySelector(`[data-act="${act}"]`);
 
-function blank() {
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, N, N);
-  if (paper) ctx.drawImage(paper, 0, 0, N, N);
-}
 function dot(s, p) {
   ctx.fillStyle = s.erase ? '#fff' : '#000';
   ctx.beginPath();
@@ -32,19 +29,31 @@ function paint(s) {
   dot(s, s.pts[0]);
   for (let i = 1; i < s.pts.length; i++) line(s, s.pts[i - 1], s.pts[i]);
 }
+// the canvas as the steps leave it: from the last clear or digit on, white paper, that digit,
+// the strokes after it; blank when nothing is on it
+function redraw() {
+  let from = -1;
+  for (let i = steps.length - 1; i >= 0 && from < 0; i--) if (steps[i].clear || steps[i].paper) from = i;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, N, N);
+  let blank = true;
+  if (from >= 0 && steps[from].paper) { ctx.drawImage(steps[from].paper, 0, 0, N, N); blank = false; }
+  for (const s of steps.slice(from + 1)) { paint(s); blank = false; }
+  tools();
+  return blank;
+}
+// a button that cannot act says so (aria-disabled) but keeps its place in the Tab order
+function able(btn, on) {
+  btn.setAttribute('aria-disabled', String(!on));
+}
 function tools() {
   tool('brush').setAttribute('aria-pressed', String(!erasing));
   tool('erase').setAttribute('aria-pressed', String(erasing));
-  tool('undo').disabled = !strokes.length;
-  tool('redo').disabled = !undone.length;
+  able(tool('undo'), steps.length > 0);
+  able(tool('redo'), undone.length > 0);
 }
-function redraw() {
-  blank();
-  strokes.forEach(paint);
-  tools();
-}
-function send() {
-  sent = strokes.length || paper ? cv.toDataURL('image/png') : null;
+function send(blank) {
+  sent = blank ? null : cv.toDataURL('image/png');
   props.value = sent;
   trigger('stroke');
 }
@@ -72,52 +81,45 @@ cv.addEventListener('pointermove', (e) => {
 });
 const finish = () => {
   if (!cur) return;
-  strokes.push(cur);
+  steps.push(cur);
   cur = null;
   undone = [];
-  tools();
-  send();
+  send(redraw());
 };
 cv.addEventListener('pointerup', finish);
 cv.addEventListener('pointercancel', finish);
 
-tool('brush').addEventListener('click', () => { erasing = false; tools(); });
-tool('erase').addEventListener('click', () => { erasing = true; tools(); });
-tool('undo').addEventListener('click', () => {
-  if (!strokes.length) return;
-  undone.push(strokes.pop());
-  redraw();
-  send();
+const act = (name, fn) => tool(name).addEventListener('click', () => {
+  if (tool(name).getAttribute('aria-disabled') === 'true') return;
+  fn();
 });
-tool('redo').addEventListener('click', () => {
-  if (!undone.length) return;
-  strokes.push(undone.pop());
-  redraw();
-  send();
-});
-tool('clear').addEventListener('click', () => {
-  strokes = [];
+act('brush', () => { erasing = false; tools(); });
+act('erase', () => { erasing = true; tools(); });
+act('undo', () => { undone.push(steps.pop()); send(redraw()); });
+act('redo', () => { steps.push(undone.pop()); send(redraw()); });
+act('clear', () => {  // a fresh sheet, with the brush in hand
+  erasing = false;
+  if (steps.length && !steps[steps.length - 1].clear) steps.push({ clear: true });
   undone = [];
-  paper = null;
-  redraw();
-  send();
+  send(redraw());
 });
 
-// a digit put on the canvas by the app (an example, a link, a lesson) becomes its paper; the
-// canvas's own value coming back (Gradio reports it as a change too) leaves the strokes be
+// a digit put on the canvas by the app (an example, a link, a lesson) becomes the paper of a
+// new step, the brush in hand; the canvas's own value coming back (Gradio reports it as a
+// change too) leaves everything be
 watch('value', () => {
   const v = props.value;
   if ((v || null) === sent) return;  // Gradio may hand a blank canvas's null back as ''
   sent = v || null;
-  strokes = [];
+  erasing = false;
   undone = [];
   if (!v) {
-    paper = null;
+    if (steps.length && !steps[steps.length - 1].clear) steps.push({ clear: true });
     redraw();
     return;
   }
   const img = new Image();
-  img.onload = () => { paper = img; redraw(); };
+  img.onload = () => { steps.push({ paper: img }); redraw(); };
   img.src = v;
 });
 redraw();
