@@ -37,20 +37,22 @@ TOOLS = [("brush", "Brush", "Brush"), ("erase", "Erase", "Erase"), ("undo", "Und
          ("clear", "Clear", "Clear canvas")]  # (action, what the button shows, its name: the shown word first)
 
 
-def check_canvas_image(data: bytes | str | Path, what: str = "The canvas image") -> None:
-    """Refuse an image of the canvas by its bytes and its header, before decoding it."""
-    size = len(data) if isinstance(data, (bytes, bytearray)) else Path(data).stat().st_size
-    if size > CANVAS_MAX_BYTES:
-        raise ValueError(f"{what} is {megabytes(size)}; the canvas sends at most {megabytes(CANVAS_MAX_BYTES)}.")
+def check_canvas_image(data: bytes, what: str = "The canvas image") -> Image.Image:
+    """Refuse an image of the canvas by its bytes and its header, before decoding it; the image
+    opened (its header read, its pixels not yet) for the caller to decode."""
+    if len(data) > CANVAS_MAX_BYTES:
+        raise ValueError(f"{what} is {megabytes(len(data))}; the canvas sends at most {megabytes(CANVAS_MAX_BYTES)}.")
     try:
         with warnings.catch_warnings():  # Pillow warns about large sizes on opening; the check below is ours
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data) as im:
-                w, h = im.size
+            im = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ValueError(f"{what} is not an image the canvas could have sent ({type(e).__name__}).") from None
+    w, h = im.size
     if w > CANVAS_MAX_SIDE or h > CANVAS_MAX_SIDE:
+        im.close()
         raise ValueError(f"{what} is {w}×{h} pixels; the canvas sends at most {CANVAS_MAX_SIDE}×{CANVAS_MAX_SIDE}.")
+    return im
 
 
 def decode(payload) -> np.ndarray | None:
@@ -68,9 +70,8 @@ def decode(payload) -> np.ndarray | None:
         data = base64.b64decode(payload[len(PREFIX):], validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("The canvas image is not valid base64.") from None
-    check_canvas_image(data)
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with check_canvas_image(data) as im:  # opened once: its header checked, then its pixels read
             if im.format != "PNG":
                 raise ValueError(f"The canvas sends PNG images, not {im.format}.")
             im.load()
